@@ -1,0 +1,82 @@
+-- The fraudlake database: tables, indexes, Debezium's grants and publication.
+-- Run by a superuser connected to the fraudlake database, with psql variables
+--   -v app_user=… -v debezium_user=… -v publication=…
+-- Idempotent. Tables are created as the application role, so it owns them.
+
+SELECT format('SET ROLE %I', :'app_user') \gexec
+
+-- The 22 columns of the Kaggle fraudTrain.csv, in its order (fraudlake.schema).
+CREATE TABLE IF NOT EXISTS transactions (
+    trans_date_trans_time timestamp        NOT NULL,
+    cc_num                bigint           NOT NULL,
+    merchant              text             NOT NULL,
+    category              text             NOT NULL,
+    amt                   numeric(12, 2)   NOT NULL,
+    first                 text             NOT NULL,
+    last                  text             NOT NULL,
+    gender                text             NOT NULL,
+    street                text             NOT NULL,
+    city                  text             NOT NULL,
+    state                 text             NOT NULL,
+    zip                   integer          NOT NULL,
+    lat                   double precision NOT NULL,
+    long                  double precision NOT NULL,
+    city_pop              integer          NOT NULL,
+    job                   text             NOT NULL,
+    dob                   date             NOT NULL,
+    trans_num             text             PRIMARY KEY,
+    unix_time             bigint           NOT NULL,
+    merch_lat             double precision NOT NULL,
+    merch_long            double precision NOT NULL,
+    is_fraud              smallint         NOT NULL CHECK (is_fraud IN (0, 1)),
+    -- When the row was committed here: the start of the commit-to-prediction latency.
+    created_at            timestamptz      NOT NULL DEFAULT now()
+);
+
+-- A card's recent history, for the model's per-card features.
+CREATE INDEX IF NOT EXISTS transactions_card_time_idx ON transactions (cc_num, trans_date_trans_time);
+
+-- Rows the producer refused, with why; a rerun of the same file does not add them twice.
+CREATE TABLE IF NOT EXISTS transactions_quarantine (
+    id             bigserial   PRIMARY KEY,
+    source         text        NOT NULL,
+    line_number    bigint      NOT NULL,
+    raw_line       text        NOT NULL,
+    reason         text        NOT NULL,
+    quarantined_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (source, line_number)
+);
+
+-- One prediction per transaction, written idempotently (ON CONFLICT DO NOTHING).
+CREATE TABLE IF NOT EXISTS fraud_predictions (
+    trans_num              text             PRIMARY KEY,
+    fraud_probability      double precision NOT NULL CHECK (fraud_probability BETWEEN 0 AND 1),
+    is_fraud_predicted     boolean          NOT NULL,
+    risk_level             text             NOT NULL CHECK (risk_level IN ('LOW', 'MEDIUM', 'HIGH')),
+    model_version          text             NOT NULL,
+    transaction_created_at timestamptz,      -- transactions.created_at, carried through CDC
+    source_lsn             bigint,           -- Debezium's LSN of the change that was scored
+    predicted_at           timestamptz      NOT NULL DEFAULT now()
+);
+
+-- The alert ledger: one row per alerted transaction, so a replayed batch alerts nobody twice.
+CREATE TABLE IF NOT EXISTS fraud_alerts (
+    trans_num   text        PRIMARY KEY REFERENCES fraud_predictions (trans_num),
+    risk_level  text        NOT NULL CHECK (risk_level IN ('LOW', 'MEDIUM', 'HIGH')),
+    status      text        NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed', 'disabled')),
+    attempts    integer     NOT NULL DEFAULT 0,
+    last_error  text,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    sent_at     timestamptz
+);
+
+-- Debezium's publication holds `transactions` only; the connector does not create it
+-- (publication.autocreate.mode=disabled), so its role needs no ownership.
+SELECT format('CREATE PUBLICATION %I FOR TABLE transactions', :'publication')
+WHERE NOT EXISTS (SELECT FROM pg_publication WHERE pubname = :'publication') \gexec
+
+RESET ROLE;
+
+SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), :'debezium_user') \gexec
+SELECT format('GRANT USAGE ON SCHEMA public TO %I', :'debezium_user') \gexec
+SELECT format('GRANT SELECT ON transactions TO %I', :'debezium_user') \gexec

@@ -1,0 +1,149 @@
+"""`fraudlake`: the project's one command.
+
+Subcommands owned by other parts of the system are listed in LAZY_COMMANDS and
+imported only when used, so `fraudlake status` does not pay for loading XGBoost or
+Spark.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from fraudlake import settings as cfg
+from fraudlake.envfile import ensure_env_file, render_example
+
+console = Console()
+
+# name -> "module:attribute" of a click command defined next to the code it drives.
+LAZY_COMMANDS: dict[str, str] = {}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx, name):
+        if name in LAZY_COMMANDS:
+            module, attribute = LAZY_COMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+def _prepare_env() -> None:
+    """Make `.env` (with generated secrets) on first use, then read settings afresh."""
+    from fraudlake.stack.artifacts import REPO_ROOT
+
+    env_path = Path(cfg._env_file())
+    if ensure_env_file(env_path, REPO_ROOT / ".env.example"):
+        console.print(f"created {env_path} with generated passwords (edit it to change any setting)")
+    cfg.reset_settings()
+
+
+@click.group(cls=LazyGroup)
+def main() -> None:
+    """fraudlake: real-time fraud detection on a CDC lakehouse."""
+
+
+def _stack_errors(fn):
+    """Show a StackError as a message and exit 1, not as a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from fraudlake.stack import StackError
+
+        try:
+            return fn(*args, **kwargs)
+        except StackError as exc:
+            console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            sys.exit(1)
+
+    return wrapper
+
+
+@main.command()
+@_stack_errors
+def fetch() -> None:
+    """Download and build what the stack runs (Maven jars, MinIO); cached."""
+    from fraudlake.stack.artifacts import fetch_all
+
+    fetch_all(cfg.get_path_settings())
+
+
+@main.command()
+@click.option("--only", help="Comma-separated components to start: postgres,kafka,connect,minio.")
+@_stack_errors
+def up(only: str | None) -> None:
+    """Start the local stack and wait until every component is healthy."""
+    from fraudlake import stack
+    from fraudlake.stack.artifacts import fetch_all
+
+    _prepare_env()
+    fetch_all(cfg.get_path_settings())
+    stack.up(set(only.split(",")) if only else None, echo=console.print)
+    _print_status()
+
+
+@main.command()
+@click.option("--only", help="Comma-separated components to stop.")
+@_stack_errors
+def down(only: str | None) -> None:
+    """Stop the local stack; its data stays under FRAUDLAKE_RUN_DIR."""
+    from fraudlake import stack
+
+    stack.down(set(only.split(",")) if only else None, echo=console.print)
+
+
+@main.command()
+@_stack_errors
+def status() -> None:
+    """Each component's state, the connector's state and the topic's end offsets."""
+    _print_status()
+
+
+def _print_status() -> None:
+    from fraudlake import stack
+    from fraudlake.stack.kafka import Kafka
+
+    table = Table("component", "state", "pid", "port", "detail")
+    states = stack.status()
+    for name, state in states.items():
+        detail = state.get("connector") or ""
+        if name == "kafka" and state["healthy"]:
+            kafka = Kafka(cfg.get_path_settings(), cfg.get_kafka_settings())
+            try:
+                offsets = kafka.end_offsets()
+                detail = f"{kafka.settings.kafka_topic} end offsets " + " ".join(
+                    f"p{p}={o}" for p, o in offsets.items()) + f" (total {sum(offsets.values())})"
+            except Exception as exc:  # noqa: BLE001 - status reports, it does not fail
+                detail = f"topic offsets unavailable: {exc}"
+        label = "[green]up[/green]" if state["healthy"] else ("[yellow]starting?[/yellow]" if state["pid"] else "[red]down[/red]")
+        table.add_row(name, label, str(state["pid"] or "-"), str(state["port"]), detail)
+    console.print(table)
+
+
+@main.group()
+def env() -> None:
+    """The settings file."""
+
+
+@env.command("example")
+def env_example() -> None:
+    """Print .env.example as rendered from the settings classes."""
+    click.echo(render_example(), nl=False)
+
+
+@env.command("init")
+def env_init() -> None:
+    """Create .env from .env.example, generating the secrets."""
+    _prepare_env()
+
+
+if __name__ == "__main__":
+    main()

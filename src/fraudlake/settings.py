@@ -1,0 +1,168 @@
+"""Every setting fraudlake reads, from the environment (and `.env`), in one place.
+
+One class per subsystem; each field's description is the documentation that
+`.env.example` repeats. Code asks for settings through the cached getters at the
+bottom, never through `os.environ`, so a test can change the environment and call
+`reset_settings()` to see the new values.
+
+Secrets have no defaults: `fraudlake up` writes a `.env` with generated ones on first
+run (see `fraudlake.envfile`), and docker compose reads the same file.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env_file() -> str:
+    return os.environ.get("FRAUDLAKE_ENV_FILE", ".env")
+
+
+class _Base(BaseSettings):
+    # An empty value counts as unset, so an empty secret in .env is reported as missing.
+    model_config = SettingsConfigDict(env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
+
+    def __init__(self, **values):  # env file chosen at construction time, so tests can move it
+        super().__init__(_env_file=_env_file(), **values)
+
+
+class PathSettings(_Base):
+    """Where the local stack keeps its state and downloads."""
+
+    fraudlake_run_dir: Path = Field(
+        Path(".run"),
+        description="Where the local stack keeps its data, pid files and logs (`make down` keeps it; delete it to start afresh).",
+    )
+    fraudlake_cache_dir: Path = Field(
+        Path.home() / ".cache" / "fraudlake",
+        description="Downloaded and built artifacts (Maven jars, the MinIO binary); shared by every checkout on the machine.",
+    )
+
+    @field_validator("fraudlake_run_dir", "fraudlake_cache_dir")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return Path(value).expanduser()
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.fraudlake_run_dir / "logs"
+
+    @property
+    def jars_dir(self) -> Path:
+        return self.fraudlake_cache_dir / "jars"
+
+
+class PostgresSettings(_Base):
+    """The transactions database and Debezium's access to it."""
+
+    postgres_host: str = Field("127.0.0.1", description="PostgreSQL host.")
+    postgres_port: int = Field(5432, description="PostgreSQL port.")
+    postgres_db: str = Field("fraudlake", description="Database holding `transactions` and `fraud_predictions`.")
+    postgres_user: str = Field("fraudlake", description="Owner of the fraudlake tables; used by the producer, API and jobs.")
+    postgres_password: SecretStr = Field(description="Password of POSTGRES_USER.")
+    debezium_db_user: str = Field("debezium", description="Replication role Debezium connects as (REPLICATION + SELECT only).")
+    debezium_db_password: SecretStr = Field(description="Password of DEBEZIUM_DB_USER.")
+    postgres_publication: str = Field("fraudlake_transactions", description="Publication Debezium reads (holds `transactions` only).")
+    postgres_slot: str = Field("fraudlake_debezium", description="Logical replication slot Debezium uses.")
+
+    def conninfo(self, user: str | None = None, password: SecretStr | None = None) -> str:
+        """libpq connection string; the owner's by default."""
+        user = user or self.postgres_user
+        password = password or self.postgres_password
+        return (
+            f"host={self.postgres_host} port={self.postgres_port} dbname={self.postgres_db} "
+            f"user={user} password={password.get_secret_value()}"
+        )
+
+
+class KafkaSettings(_Base):
+    """The Kafka broker and the CDC topic."""
+
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, as clients reach them.")
+    kafka_port: int = Field(9092, description="Port the local broker listens on (`make up`).")
+    kafka_controller_port: int = Field(9093, description="Port of the local broker's KRaft controller listener.")
+    kafka_heap: str = Field("512m", description="Heap of the local broker JVM.")
+    kafka_topic: str = Field("postgres.public.transactions", description="Topic Debezium writes transaction changes to.")
+    kafka_topic_partitions: int = Field(3, description="Partitions of KAFKA_TOPIC (the key is trans_num).")
+
+
+class ConnectSettings(_Base):
+    """Kafka Connect and the Debezium connector."""
+
+    connect_url: str = Field("http://127.0.0.1:8083", description="Kafka Connect REST URL.")
+    connect_port: int = Field(8083, description="Port the local Kafka Connect worker listens on (`make up`).")
+    connect_heap: str = Field("512m", description="Heap of the local Kafka Connect JVM.")
+    connector_name: str = Field("postgres-transactions", description="Name of the Debezium connector (file `debezium/connectors/<name>.json`).")
+    debezium_heartbeat_ms: int = Field(10000, description="Debezium heartbeat interval; keeps the replication slot advancing when the table is idle.")
+
+
+class MinioSettings(_Base):
+    """MinIO, the S3 store under the lakehouse."""
+
+    minio_endpoint: str = Field("http://127.0.0.1:9000", description="S3 endpoint of MinIO, as clients reach it.")
+    minio_port: int = Field(9000, description="Port of the local MinIO S3 API (`make up`).")
+    minio_console_port: int = Field(9001, description="Port of the local MinIO web console.")
+    minio_root_user: str = Field("fraudlake", description="MinIO access key.")
+    minio_root_password: SecretStr = Field(description="MinIO secret key (at least 8 characters).")
+    minio_region: str = Field("us-east-1", description="Region name S3 clients send to MinIO.")
+    lakehouse_bucket: str = Field("lakehouse", description="Bucket holding Delta tables and checkpoints.")
+
+
+class SparkSettings(_Base):
+    """Spark sessions built by fraudlake.spark."""
+
+    spark_master: str = Field("local[*]", description="Spark master URL: `local[*]` runs in-process; `spark://host:7077` for a cluster.")
+    spark_driver_memory: str = Field("2g", description="Spark driver memory.")
+    spark_shuffle_partitions: int = Field(4, description="spark.sql.shuffle.partitions; small, since micro-batches are small.")
+
+
+@lru_cache
+def get_path_settings() -> PathSettings:
+    return PathSettings()
+
+
+@lru_cache
+def get_postgres_settings() -> PostgresSettings:
+    return PostgresSettings()
+
+
+@lru_cache
+def get_kafka_settings() -> KafkaSettings:
+    return KafkaSettings()
+
+
+@lru_cache
+def get_connect_settings() -> ConnectSettings:
+    return ConnectSettings()
+
+
+@lru_cache
+def get_minio_settings() -> MinioSettings:
+    return MinioSettings()
+
+
+@lru_cache
+def get_spark_settings() -> SparkSettings:
+    return SparkSettings()
+
+
+ALL_SETTINGS: tuple[type[BaseSettings], ...] = (
+    PathSettings,
+    PostgresSettings,
+    KafkaSettings,
+    ConnectSettings,
+    MinioSettings,
+    SparkSettings,
+)
+
+
+def reset_settings() -> None:
+    """Forget cached settings so the next getter call re-reads the environment."""
+    for name, value in list(globals().items()):
+        if name.startswith("get_") and hasattr(value, "cache_clear"):
+            value.cache_clear()

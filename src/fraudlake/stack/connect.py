@@ -1,0 +1,167 @@
+"""Kafka Connect in distributed mode with the Debezium PostgreSQL plugin.
+
+The connector's configuration is `debezium/connectors/<name>.json`; its secrets and
+hosts are `${env:…}` references that the worker resolves from its environment
+(EnvVarConfigProvider), so the same file serves docker compose and the local stack.
+Registration is idempotent: PUT the config, then wait for connector and task to run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+
+from fraudlake.settings import ConnectSettings, KafkaSettings, PathSettings, PostgresSettings
+from fraudlake.stack.artifacts import REPO_ROOT, plugin_dir
+from fraudlake.stack.kafka import LOG4J2_CONFIG, java_command
+from fraudlake.stack.process import Daemon, StackError, ensure_port_free, wait_until
+
+CONNECTORS_DIR = REPO_ROOT / "debezium" / "connectors"
+
+
+def connector_file(name: str) -> Path:
+    return CONNECTORS_DIR / f"{name}.json"
+
+
+def connector_env(postgres: PostgresSettings, connect: ConnectSettings) -> dict[str, str]:
+    """The variables the connector JSON refers to, as the worker must see them."""
+    return {
+        "POSTGRES_HOST": postgres.postgres_host,
+        "POSTGRES_PORT": str(postgres.postgres_port),
+        "POSTGRES_DB": postgres.postgres_db,
+        "DEBEZIUM_DB_USER": postgres.debezium_db_user,
+        "DEBEZIUM_DB_PASSWORD": postgres.debezium_db_password.get_secret_value(),
+        "POSTGRES_PUBLICATION": postgres.postgres_publication,
+        "POSTGRES_SLOT": postgres.postgres_slot,
+        "DEBEZIUM_HEARTBEAT_MS": str(connect.debezium_heartbeat_ms),
+    }
+
+
+class ConnectClient:
+    """The few Kafka Connect REST calls fraudlake makes."""
+
+    def __init__(self, url: str):
+        self.http = httpx.Client(base_url=url, timeout=10)
+
+    def alive(self) -> bool:
+        return self.http.get("/").status_code == 200
+
+    def put_config(self, name: str, config: dict) -> None:
+        response = self.http.put(f"/connectors/{name}/config", json=config)
+        if response.status_code >= 400:
+            raise StackError(f"Kafka Connect refused connector {name}: {response.status_code} {response.text}")
+
+    def state(self, name: str) -> dict | None:
+        response = self.http.get(f"/connectors/{name}/status")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.json()
+
+    def register(self, name: str, config: dict, timeout: float = 90) -> dict:
+        self.put_config(name, config)
+        deadline = time.monotonic() + timeout
+        state: dict | None = None
+        while time.monotonic() < deadline:
+            state = self.state(name)
+            tasks = (state or {}).get("tasks", [])
+            if any(task["state"] == "FAILED" for task in tasks):
+                trace = next(t.get("trace", "") for t in tasks if t["state"] == "FAILED")
+                raise StackError(f"connector {name} task failed:\n{trace[:3000]}")
+            if state and state["connector"]["state"] == "RUNNING" and tasks and all(
+                task["state"] == "RUNNING" for task in tasks
+            ):
+                return state
+            time.sleep(1)
+        raise StackError(f"connector {name} not RUNNING after {timeout:.0f} s: {json.dumps(state)}")
+
+
+class KafkaConnect:
+    name = "connect"
+
+    def __init__(self, paths: PathSettings, settings: ConnectSettings, kafka: KafkaSettings,
+                 postgres: PostgresSettings):
+        self.paths = paths
+        self.settings = settings
+        self.kafka = kafka
+        self.postgres = postgres
+        self.home = (paths.fraudlake_run_dir / "connect").resolve()
+        self.daemon = Daemon("connect", paths.fraudlake_run_dir.resolve(), paths.logs_dir.resolve())
+        self.client = ConnectClient(settings.connect_url)
+
+    def pid(self) -> int | None:
+        return self.daemon.pid()
+
+    def ports(self) -> list[tuple[str, int]]:
+        return [("CONNECT_PORT", self.settings.connect_port)]
+
+    def _write_config(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        config = self.home / "connect-distributed.properties"
+        config.write_text("\n".join([
+            f"bootstrap.servers={self.kafka.kafka_bootstrap_servers}",
+            "group.id=fraudlake-connect",
+            f"listeners=http://127.0.0.1:{self.settings.connect_port}",
+            "key.converter=org.apache.kafka.connect.json.JsonConverter",
+            "value.converter=org.apache.kafka.connect.json.JsonConverter",
+            # Connect's own bookkeeping topics; one broker, so one replica each.
+            "config.storage.topic=_fraudlake_connect_configs",
+            "offset.storage.topic=_fraudlake_connect_offsets",
+            "status.storage.topic=_fraudlake_connect_status",
+            "config.storage.replication.factor=1",
+            "offset.storage.replication.factor=1",
+            "status.storage.replication.factor=1",
+            # Source offsets (the LSN Debezium has reached) flushed often, so a crash
+            # replays seconds of changes, not minutes.
+            "offset.flush.interval.ms=2000",
+            f"plugin.path={plugin_dir(self.paths)}",
+            "config.providers=env",
+            "config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+            "",
+        ]))
+        log4j = self.home / "log4j2.properties"
+        log4j.write_text(LOG4J2_CONFIG.format(log=self.daemon.log_file)
+                         + "logger.debezium.name = io.debezium\nlogger.debezium.level = INFO\n")
+        return config
+
+    def healthy(self) -> bool:
+        return self.client.alive()
+
+    def start(self) -> None:
+        if self.pid() is None:
+            ensure_port_free(self.settings.connect_port, "CONNECT_PORT", "Kafka Connect")
+            config = self._write_config()
+            self.daemon.spawn(
+                java_command(self.paths, self.settings.connect_heap, self.home / "log4j2.properties",
+                             "org.apache.kafka.connect.cli.ConnectDistributed", str(config)),
+                env=connector_env(self.postgres, self.settings),
+            )
+        wait_until(self.healthy, timeout=120, what="Kafka Connect", log=self.daemon.log_file,
+                   alive=lambda: self.pid() is not None)
+        self.register_connector()
+
+    def register_connector(self) -> dict:
+        name = self.settings.connector_name
+        spec = json.loads(connector_file(name).read_text())
+        return self.client.register(name, spec["config"])
+
+    def stop(self) -> None:
+        self.daemon.terminate(timeout=60)
+
+    def status(self) -> dict:
+        pid = self.pid()
+        result = {"pid": pid, "port": self.settings.connect_port, "healthy": False, "connector": None}
+        if pid is None:
+            return result
+        try:
+            result["healthy"] = self.healthy()
+            state = self.client.state(self.settings.connector_name)
+            if state:
+                tasks = ",".join(task["state"] for task in state.get("tasks", []))
+                result["connector"] = f"{state['connector']['state']} (tasks: {tasks or 'none'})"
+        except httpx.HTTPError:
+            pass
+        return result

@@ -1,0 +1,158 @@
+"""A single-node Kafka broker in KRaft combined mode, and the CDC topic.
+
+The broker runs from the jars Maven fetched (no distribution tarball): `kafka.Kafka`
+with a generated server.properties. Its log directory is formatted once with
+`StorageTool format --standalone`, which is what makes a one-node controller quorum.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from pathlib import Path
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from fraudlake.settings import KafkaSettings, PathSettings
+from fraudlake.stack.artifacts import jar_dir, require_tool
+from fraudlake.stack.process import Daemon, ensure_port_free, run, wait_until
+
+LOG4J2_CONFIG = """\
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = WARN
+logger.apache.name = org.apache.kafka
+logger.apache.level = WARN
+logger.started.name = kafka.server.KafkaRaftServer
+logger.started.level = INFO
+"""
+
+
+def java_command(paths: PathSettings, heap: str, log4j_file: Path, main: str, *args: str) -> list[str]:
+    """A JVM on the Kafka/Connect classpath; shared by the broker and the Connect worker."""
+    java = require_tool("java")
+    return [java, f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={log4j_file}",
+            "-cp", str(jar_dir(paths, "kafka") / "*"), main, *args]
+
+
+def admin_client(settings: KafkaSettings) -> AdminClient:
+    # log_level 0: a probe of a broker that is still starting is expected to fail quietly.
+    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers, "socket.timeout.ms": 5000,
+                        "log_level": 0})
+
+
+class Kafka:
+    name = "kafka"
+
+    def __init__(self, paths: PathSettings, settings: KafkaSettings):
+        self.paths = paths
+        self.settings = settings
+        self.home = (paths.fraudlake_run_dir / "kafka").resolve()
+        self.daemon = Daemon("kafka", paths.fraudlake_run_dir.resolve(), paths.logs_dir.resolve())
+
+    def pid(self) -> int | None:
+        return self.daemon.pid()
+
+    def ports(self) -> list[tuple[str, int]]:
+        return [("KAFKA_PORT", self.settings.kafka_port), ("KAFKA_CONTROLLER_PORT", self.settings.kafka_controller_port)]
+
+    def _write_config(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        port, controller = self.settings.kafka_port, self.settings.kafka_controller_port
+        advertised = self.settings.kafka_bootstrap_servers.split(",")[0]
+        config = self.home / "server.properties"
+        config.write_text("\n".join([
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.bootstrap.servers=127.0.0.1:{controller}",
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+            f"advertised.listeners=PLAINTEXT://{advertised}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"log.dirs={self.home / 'data'}",
+            f"num.partitions={self.settings.kafka_topic_partitions}",
+            # One broker: every internal topic has one replica.
+            "offsets.topic.replication.factor=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "auto.create.topics.enable=true",
+            "log.retention.hours=168",
+            "",
+        ]))
+        (self.home / "log4j2.properties").write_text(LOG4J2_CONFIG.format(log=self.daemon.log_file))
+        return config
+
+    def healthy(self) -> bool:
+        metadata = admin_client(self.settings).list_topics(timeout=3)
+        return len(metadata.brokers) > 0
+
+    def start(self) -> None:
+        if self.pid() is None:
+            for setting, port in self.ports():
+                ensure_port_free(port, setting, "Kafka")
+            config = self._write_config()
+            log4j = self.home / "log4j2.properties"
+            if not (self.home / "data" / "meta.properties").exists():
+                run(java_command(self.paths, "256m", log4j, "kafka.tools.StorageTool",
+                                 "format", "--standalone", "-t", _cluster_id(), "-c", str(config)),
+                    what="formatting the Kafka log directory")
+            self.daemon.spawn(java_command(self.paths, self.settings.kafka_heap, log4j, "kafka.Kafka", str(config)))
+        wait_until(self.healthy, timeout=90, what="Kafka", log=self.daemon.log_file,
+                   alive=lambda: self.pid() is not None)
+        self.ensure_topic()
+
+    def ensure_topic(self) -> None:
+        admin = admin_client(self.settings)
+        topic = self.settings.kafka_topic
+        if topic in admin.list_topics(timeout=10).topics:
+            return
+        futures = admin.create_topics([NewTopic(topic, num_partitions=self.settings.kafka_topic_partitions,
+                                                replication_factor=1)])
+        try:
+            futures[topic].result(timeout=30)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+
+    def end_offsets(self) -> dict[int, int]:
+        """High watermark of each partition of the CDC topic."""
+        consumer = Consumer({"bootstrap.servers": self.settings.kafka_bootstrap_servers,
+                             "group.id": "fraudlake-status", "enable.auto.commit": False})
+        try:
+            metadata = consumer.list_topics(self.settings.kafka_topic, timeout=5)
+            partitions = metadata.topics[self.settings.kafka_topic].partitions
+            return {p: consumer.get_watermark_offsets(TopicPartition(self.settings.kafka_topic, p), timeout=5)[1]
+                    for p in sorted(partitions)}
+        finally:
+            consumer.close()
+
+    def stop(self) -> None:
+        self.daemon.terminate(timeout=60)
+
+    def status(self) -> dict:
+        pid = self.pid()
+        healthy = False
+        if pid is not None:
+            try:
+                healthy = self.healthy()
+            except Exception:  # noqa: BLE001 - status reports, it does not fail
+                healthy = False
+        return {"pid": pid, "port": self.settings.kafka_port, "healthy": healthy}
+
+
+def _cluster_id() -> str:
+    # Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding.
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")

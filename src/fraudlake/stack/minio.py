@@ -1,0 +1,87 @@
+"""MinIO, the S3 store under the lakehouse, and its bucket."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import httpx
+from pyarrow import fs
+
+from fraudlake.settings import MinioSettings, PathSettings
+from fraudlake.stack.artifacts import minio_binary
+from fraudlake.stack.process import Daemon, StackError, ensure_port_free, wait_until
+
+
+def s3_filesystem(settings: MinioSettings) -> fs.S3FileSystem:
+    """A pyarrow S3 client for MinIO (bucket creation, listings, tests)."""
+    endpoint = urlparse(settings.minio_endpoint)
+    return fs.S3FileSystem(
+        access_key=settings.minio_root_user,
+        secret_key=settings.minio_root_password.get_secret_value(),
+        endpoint_override=endpoint.netloc,
+        scheme=endpoint.scheme,
+        region=settings.minio_region,
+        allow_bucket_creation=True,
+    )
+
+
+class Minio:
+    name = "minio"
+
+    def __init__(self, paths: PathSettings, settings: MinioSettings):
+        self.paths = paths
+        self.settings = settings
+        self.data_dir = (paths.fraudlake_run_dir / "minio").resolve()
+        self.daemon = Daemon("minio", paths.fraudlake_run_dir.resolve(), paths.logs_dir.resolve())
+
+    def pid(self) -> int | None:
+        return self.daemon.pid()
+
+    def ports(self) -> list[tuple[str, int]]:
+        return [("MINIO_PORT", self.settings.minio_port), ("MINIO_CONSOLE_PORT", self.settings.minio_console_port)]
+
+    def healthy(self) -> bool:
+        return httpx.get(f"{self.settings.minio_endpoint}/minio/health/live", timeout=2).status_code == 200
+
+    def start(self) -> None:
+        if self.pid() is None:
+            binary = minio_binary(self.paths)
+            if not binary.exists():
+                raise StackError(f"MinIO is not built yet ({binary}); run `fraudlake fetch` (or `make up`).")
+            for setting, port in self.ports():
+                ensure_port_free(port, setting, "MinIO")
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.daemon.spawn(
+                [str(binary), "server", str(self.data_dir),
+                 "--address", f"127.0.0.1:{self.settings.minio_port}",
+                 "--console-address", f"127.0.0.1:{self.settings.minio_console_port}", "--quiet"],
+                env={
+                    "MINIO_ROOT_USER": self.settings.minio_root_user,
+                    "MINIO_ROOT_PASSWORD": self.settings.minio_root_password.get_secret_value(),
+                    "MINIO_REGION": self.settings.minio_region,
+                    "MINIO_BROWSER": "on",
+                    "MINIO_UPDATE": "off",
+                },
+            )
+        wait_until(self.healthy, timeout=60, what="MinIO", log=self.daemon.log_file,
+                   alive=lambda: self.pid() is not None)
+        self.ensure_bucket()
+
+    def ensure_bucket(self) -> None:
+        filesystem = s3_filesystem(self.settings)
+        info = filesystem.get_file_info(self.settings.lakehouse_bucket)
+        if info.type == fs.FileType.NotFound:
+            filesystem.create_dir(self.settings.lakehouse_bucket)
+
+    def stop(self) -> None:
+        self.daemon.terminate(timeout=30)
+
+    def status(self) -> dict:
+        pid = self.pid()
+        healthy = False
+        if pid is not None:
+            try:
+                healthy = self.healthy()
+            except httpx.HTTPError:
+                healthy = False
+        return {"pid": pid, "port": self.settings.minio_port, "healthy": healthy}

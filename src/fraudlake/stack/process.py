@@ -1,0 +1,166 @@
+"""Starting, watching and stopping the local stack's processes.
+
+Each component runs detached (its own session, so Ctrl-C in the terminal that ran
+`make up` does not kill it), logs to `.run/logs/<name>.log` and records its pid in
+`.run/<name>.pid`. Everything here is generic; the components say what to run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class StackError(RuntimeError):
+    """A component could not be started or checked; the message says what to do."""
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    if not path.exists():
+        return f"(no log at {path})"
+    text = path.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def port_is_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); treat it as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def wait_until(
+    check: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    log: Path | None = None,
+    alive: Callable[[], bool] | None = None,
+    interval: float = 0.5,
+) -> None:
+    """Poll `check` until it is true; fail with the log's tail if it never is."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - a health probe failing just means "not yet"
+            pass
+        if alive is not None and not alive():
+            raise StackError(f"{what}: the process exited.\n--- last lines of {log} ---\n{log_tail(log) if log else ''}")
+        time.sleep(interval)
+    tail = f"\n--- last lines of {log} ---\n{log_tail(log)}" if log else ""
+    raise StackError(f"{what}: not healthy after {timeout:.0f} s.{tail}")
+
+
+@dataclass
+class Daemon:
+    """A long-running process this package starts and stops by pid file."""
+
+    name: str
+    run_dir: Path
+    logs_dir: Path
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.logs_dir / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if pid_alive(pid) else None
+
+    def spawn(self, argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> int:
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:
+            log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+                cwd=cwd,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(proc.pid))
+        return proc.pid
+
+    def terminate(self, timeout: float = 30.0) -> None:
+        pid = self.pid()
+        if pid is not None:
+            try:
+                os.killpg(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            deadline = time.monotonic() + timeout
+            while pid_alive(pid) and time.monotonic() < deadline:
+                _reap(pid)
+                time.sleep(0.2)
+            if pid_alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+                _reap(pid)
+        self.pid_file.unlink(missing_ok=True)
+
+
+def _reap(pid: int) -> None:
+    """Collect our own child's exit status, so it does not linger as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def ensure_port_free(port: int, setting: str, component: str) -> None:
+    if port_is_open(port):
+        raise StackError(
+            f"{component}: port {port} is already taken by another program. "
+            f"Stop that program, or set {setting} in .env to another port."
+        )
+
+
+def run(argv: list[str], *, what: str, env: dict[str, str] | None = None, input: str | None = None,
+        timeout: float = 600) -> str:
+    """Run a short command; fail with its output if it fails."""
+    proc = subprocess.run(
+        argv,
+        input=input,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise StackError(f"{what} failed (exit {proc.returncode}): {' '.join(argv)}\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    return proc.stdout

@@ -22,7 +22,12 @@ from fraudlake.envfile import ensure_env_file, render_example
 console = Console()
 
 # name -> "module:attribute" of a click command defined next to the code it drives.
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "producer": "fraudlake.producer.cli:producer",
+    "train": "fraudlake.model.cli:train_command",
+    "evaluate": "fraudlake.model.cli:evaluate_command",
+    "serve-api": "fraudlake.api.cli:serve_api_command",
+}
 
 
 class LazyGroup(click.Group):
@@ -126,6 +131,22 @@ def _print_status() -> None:
         label = "[green]up[/green]" if state["healthy"] else ("[yellow]starting?[/yellow]" if state["pid"] else "[red]down[/red]")
         table.add_row(name, label, str(state["pid"] or "-"), str(state["port"]), detail)
     console.print(table)
+
+
+@main.group()
+def connector() -> None:
+    """The Debezium connector on Kafka Connect (CONNECT_URL)."""
+
+
+@connector.command("register")
+@_stack_errors
+def connector_register() -> None:
+    """Create or update the connector from debezium/connectors/ and wait until it runs."""
+    from fraudlake.stack.connect import ConnectClient, register_connector
+
+    settings = cfg.get_connect_settings()
+    state = register_connector(ConnectClient(settings.connect_url), settings.connector_name)
+    console.print(f"{settings.connector_name}: {state['connector']['state']}")
 
 
 @main.group()

@@ -121,6 +121,36 @@ class SparkSettings(_Base):
     spark_shuffle_partitions: int = Field(4, description="spark.sql.shuffle.partitions; small, since micro-batches are small.")
 
 
+class ModelSettings(_Base):
+    """The fraud model the API and the jobs score with."""
+
+    model_dir: Path | None = Field(
+        None,
+        description="Directory holding model.json and metadata.json written by `fraudlake train`; empty: the default model shipped in fraudlake (src/fraudlake/model/default).",
+    )
+
+
+class ApiSettings(_Base):
+    """The prediction API (services/prediction-api)."""
+
+    api_host: str = Field("127.0.0.1", description="Address the prediction API listens on (`fraudlake serve-api`).")
+    api_port: int = Field(8000, description="Port the prediction API listens on.")
+    api_url: str = Field("http://127.0.0.1:8000", description="Prediction API base URL, as its clients (the prediction job) reach it.")
+    api_batch_limit: int = Field(5000, description="Most transactions one POST /predict/raw/batch may carry; more is answered 413.")
+    api_history_lookup: bool = Field(True, description="Read each card's recent history from PostgreSQL `transactions` for the per-card features; false scores every request on its own rows only.")
+    api_db_pool_size: int = Field(4, description="Most PostgreSQL connections the API keeps for history lookups.")
+    api_token: SecretStr | None = Field(None, description="Bearer token the API requires in `Authorization: Bearer …`; empty: no authentication.")
+
+
+class ProducerSettings(_Base):
+    """The data producer (`fraudlake producer`, services/data-producer)."""
+
+    producer_copy_batch_rows: int = Field(50000, description="Rows `producer load` copies and commits at a time; a killed load loses at most the chunk in flight, and a rerun skips what was committed.")
+    producer_stream_tps: float = Field(10.0, description="Default rate of `producer stream`, in transactions per second.")
+    producer_stream_commits_per_second: int = Field(20, description="How many small transactions a second `producer stream` spreads its rate over (each holds the rows due by then).")
+    producer_generate_seed: int = Field(0, description="Default seed of `producer generate` and `producer stream --generate`; the same seed gives the same transactions.")
+
+
 @lru_cache
 def get_path_settings() -> PathSettings:
     return PathSettings()
@@ -151,6 +181,21 @@ def get_spark_settings() -> SparkSettings:
     return SparkSettings()
 
 
+@lru_cache
+def get_model_settings() -> ModelSettings:
+    return ModelSettings()
+
+
+@lru_cache
+def get_api_settings() -> ApiSettings:
+    return ApiSettings()
+
+
+@lru_cache
+def get_producer_settings() -> ProducerSettings:
+    return ProducerSettings()
+
+
 ALL_SETTINGS: tuple[type[BaseSettings], ...] = (
     PathSettings,
     PostgresSettings,
@@ -158,6 +203,9 @@ ALL_SETTINGS: tuple[type[BaseSettings], ...] = (
     ConnectSettings,
     MinioSettings,
     SparkSettings,
+    ModelSettings,
+    ApiSettings,
+    ProducerSettings,
 )
 
 

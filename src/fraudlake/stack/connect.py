@@ -79,6 +79,12 @@ class ConnectClient:
         raise StackError(f"connector {name} not RUNNING after {timeout:.0f} s: {json.dumps(state)}")
 
 
+def register_connector(client: ConnectClient, name: str) -> dict:
+    """PUT `debezium/connectors/<name>.json` and wait for it to run; returns its status."""
+    spec = json.loads(connector_file(name).read_text())
+    return client.register(name, spec["config"])
+
+
 class KafkaConnect:
     name = "connect"
 
@@ -141,12 +147,7 @@ class KafkaConnect:
             )
         wait_until(self.healthy, timeout=120, what="Kafka Connect", log=self.daemon.log_file,
                    alive=lambda: self.pid() is not None)
-        self.register_connector()
-
-    def register_connector(self) -> dict:
-        name = self.settings.connector_name
-        spec = json.loads(connector_file(name).read_text())
-        return self.client.register(name, spec["config"])
+        register_connector(self.client, self.settings.connector_name)
 
     def stop(self) -> None:
         self.daemon.terminate(timeout=60)

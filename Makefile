@@ -1,0 +1,35 @@
+# The two commands a new user needs: `make up` runs the whole system locally,
+# `make test` runs every test (it starts its own isolated stack).
+VENV ?= .venv
+FRAUDLAKE := $(VENV)/bin/fraudlake
+
+.PHONY: help bootstrap up down status test test-fast clean-run
+
+help:
+	@echo "make up        start PostgreSQL, Kafka, Kafka Connect + Debezium and MinIO locally"
+	@echo "make down      stop them (data is kept in .run/)"
+	@echo "make status    state of each component, the connector and the topic"
+	@echo "make test      run every test (starts its own stack on ports +10000)"
+	@echo "make test-fast only the tests that need no running service"
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+up: bootstrap
+	$(FRAUDLAKE) up
+
+down:
+	$(FRAUDLAKE) down
+
+status:
+	$(FRAUDLAKE) status
+
+test: bootstrap
+	$(VENV)/bin/pytest
+
+test-fast: bootstrap
+	$(VENV)/bin/pytest -m "not stack and not spark"
+
+# Forget the local stack's data (PostgreSQL, Kafka, MinIO); artifacts stay cached.
+clean-run: down
+	rm -rf .run

@@ -1,0 +1,137 @@
+"""Decoding Debezium change events for `transactions` — the one place that knows the wire.
+
+The connector (debezium/connectors/postgres-transactions.json) sends JSON without
+the schema envelope, with Debezium's default `time.precision.mode=adaptive` and
+`decimal.handling.mode=string`, so on the wire:
+
+- numeric(12,2) `amt`             → "107.23"           (string, exact)
+- timestamp `trans_date_trans_time` → 1546300818000000   (µs since the epoch, wall clock)
+- date `dob`                       → 6641               (days since the epoch)
+- timestamptz `created_at`         → "2026-11-22T01:53:00.123456Z" (ISO-8601, UTC)
+- bigint / integer / smallint / double → JSON numbers
+
+`WIRE_ENCODING` states that per column type, so Spark jobs that decode in SQL
+expressions follow the same table as the Python decoder here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from fraudlake.schema import PRIMARY_KEY, TRANSACTION_COLUMNS, ColumnType
+
+EPOCH = datetime(1970, 1, 1)
+EPOCH_DATE = date(1970, 1, 1)
+
+
+class Op(str, Enum):
+    CREATE = "c"
+    UPDATE = "u"
+    DELETE = "d"
+    READ = "r"  # a row read by the initial snapshot
+    TRUNCATE = "t"
+
+
+class WireEncoding(str, Enum):
+    NUMBER = "number"
+    DECIMAL_STRING = "decimal-string"
+    MICROS_SINCE_EPOCH = "micros-since-epoch"
+    DAYS_SINCE_EPOCH = "days-since-epoch"
+    ISO_TIMESTAMPTZ = "iso-timestamptz"
+    TEXT = "text"
+
+
+WIRE_ENCODING: dict[ColumnType, WireEncoding] = {
+    ColumnType.TEXT: WireEncoding.TEXT,
+    ColumnType.BIGINT: WireEncoding.NUMBER,
+    ColumnType.INTEGER: WireEncoding.NUMBER,
+    ColumnType.SMALLINT: WireEncoding.NUMBER,
+    ColumnType.DOUBLE: WireEncoding.NUMBER,
+    ColumnType.DECIMAL: WireEncoding.DECIMAL_STRING,
+    ColumnType.TIMESTAMP: WireEncoding.MICROS_SINCE_EPOCH,
+    ColumnType.DATE: WireEncoding.DAYS_SINCE_EPOCH,
+}
+
+# Columns of the table beyond the Kaggle 22.
+EXTRA_COLUMNS = {"created_at": WireEncoding.ISO_TIMESTAMPTZ}
+
+
+class CdcDecodeError(ValueError):
+    """A message that is not a Debezium change event for `transactions`."""
+
+
+def _decode_value(encoding: WireEncoding, value: Any) -> Any:
+    if value is None:
+        return None
+    match encoding:
+        case WireEncoding.DECIMAL_STRING:
+            return Decimal(value)
+        case WireEncoding.MICROS_SINCE_EPOCH:
+            return EPOCH + timedelta(microseconds=value)
+        case WireEncoding.DAYS_SINCE_EPOCH:
+            return EPOCH_DATE + timedelta(days=value)
+        case WireEncoding.ISO_TIMESTAMPTZ:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+        case _:
+            return value
+
+
+def decode_row(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A row image from an event, with Python types: Decimal, datetime, date."""
+    if raw is None:
+        return None
+    row = {}
+    for name, kind in TRANSACTION_COLUMNS.items():
+        row[name] = _decode_value(WIRE_ENCODING[kind], raw.get(name))
+    for name, encoding in EXTRA_COLUMNS.items():
+        if name in raw:
+            row[name] = _decode_value(encoding, raw[name])
+    return row
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    op: Op
+    trans_num: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    lsn: int | None
+    source_ts_ms: int | None
+    snapshot: bool
+
+    @property
+    def row(self) -> dict[str, Any] | None:
+        """The row as it is after the change (None for a delete)."""
+        return self.after
+
+
+def decode_event(key: bytes | str | None, value: bytes | str | None) -> ChangeEvent | None:
+    """A Kafka record of the CDC topic as a ChangeEvent; None for a delete's tombstone."""
+    if value is None:
+        return None
+    try:
+        payload = json.loads(value)
+        if "payload" in payload and "schema" in payload:  # converter with schemas.enable=true
+            payload = payload["payload"]
+        op = Op(payload["op"])
+        source = payload.get("source") or {}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CdcDecodeError(f"not a Debezium change event: {exc}: {str(value)[:200]!r}") from exc
+    before, after = decode_row(payload.get("before")), decode_row(payload.get("after"))
+    trans_num = (after or before or {}).get(PRIMARY_KEY)
+    if trans_num is None and key is not None:
+        trans_num = json.loads(key).get(PRIMARY_KEY)
+    return ChangeEvent(
+        op=op,
+        trans_num=trans_num,
+        before=before,
+        after=after,
+        lsn=source.get("lsn"),
+        source_ts_ms=source.get("ts_ms"),
+        snapshot=str(source.get("snapshot", "false")) not in ("false", "None"),
+    )

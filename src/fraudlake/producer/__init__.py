@@ -1,0 +1,1 @@
+"""The data producer: load Kaggle-format files into PostgreSQL, stream them, generate them."""

@@ -1,0 +1,62 @@
+"""The one SparkSession factory: Delta Lake, S3A on MinIO and the Kafka source.
+
+Jars come from the Maven cache (`fraudlake fetch`) through `spark.jars`, never from
+`spark.jars.packages`, so sessions start offline and always get the pinned set.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pyspark.sql import SparkSession
+
+from fraudlake import settings as cfg
+from fraudlake.stack.artifacts import spark_jars
+
+
+def lakehouse_uri(*parts: str) -> str:
+    """`s3a://<bucket>/<parts…>`, e.g. lakehouse_uri("bronze", "transactions")."""
+    bucket = cfg.get_minio_settings().lakehouse_bucket
+    return "/".join([f"s3a://{bucket}", *parts])
+
+
+def spark_conf() -> dict[str, str]:
+    """Every configuration the factory sets; separate so it can be inspected and tested."""
+    spark = cfg.get_spark_settings()
+    minio = cfg.get_minio_settings()
+    jars = ",".join(str(jar) for jar in spark_jars(cfg.get_path_settings()))
+    return {
+        "spark.jars": jars,
+        "spark.driver.memory": spark.spark_driver_memory,
+        "spark.sql.shuffle.partitions": str(spark.spark_shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        # Delta on S3 allows a single writer per table; the default S3SingleDriverLogStore
+        # is what guarantees that within one driver.
+        "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3a.endpoint": minio.minio_endpoint,
+        "spark.hadoop.fs.s3a.endpoint.region": minio.minio_region,
+        "spark.hadoop.fs.s3a.access.key": minio.minio_root_user,
+        "spark.hadoop.fs.s3a.secret.key": minio.minio_root_password.get_secret_value(),
+        "spark.hadoop.fs.s3a.path.style.access": "true",
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(minio.minio_endpoint.startswith("https")).lower(),
+        "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        # MinIO answers quickly or not at all; fail fast instead of S3A's long AWS retries.
+        "spark.hadoop.fs.s3a.attempts.maximum": "3",
+        "spark.hadoop.fs.s3a.retry.limit": "3",
+        "spark.hadoop.fs.s3a.connection.timeout": "10000",
+        "spark.hadoop.fs.s3a.connection.establish.timeout": "15000",
+    }
+
+
+def build_spark_session(app_name: str) -> SparkSession:
+    # pandas-on-Spark (used by pyspark.testing and toPandas) requires this with pyarrow ≥ 2.
+    os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+    builder = SparkSession.builder.appName(app_name).master(cfg.get_spark_settings().spark_master)
+    for key, value in spark_conf().items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    return session

@@ -1,0 +1,41 @@
+"""Reading the CDC topic from tests."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from confluent_kafka import Consumer, TopicPartition
+
+from fraudlake import settings as cfg
+from fraudlake.cdc import ChangeEvent, decode_event
+
+
+def topic_consumer(start_offsets: dict[int, int] | None = None) -> Consumer:
+    """A consumer of the CDC topic from the start, or from the given offsets."""
+    kafka = cfg.get_kafka_settings()
+    consumer = Consumer({
+        "bootstrap.servers": kafka.kafka_bootstrap_servers,
+        "group.id": f"fraudlake-test-{uuid.uuid4().hex}",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+    })
+    partitions = range(kafka.kafka_topic_partitions)
+    consumer.assign([TopicPartition(kafka.kafka_topic, p, (start_offsets or {}).get(p, 0)) for p in partitions])
+    return consumer
+
+
+def collect_events(consumer: Consumer, done: Callable[[list[ChangeEvent]], bool],
+                   keep: Callable[[ChangeEvent], bool], timeout: float = 60) -> list[ChangeEvent]:
+    """Events kept by `keep`, in topic order, until `done` says enough (or time runs out)."""
+    events: list[ChangeEvent] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not done(events):
+        message = consumer.poll(0.5)
+        if message is None or message.error():
+            continue
+        event = decode_event(message.key(), message.value())
+        if event is not None and keep(event):
+            events.append(event)
+    return events

@@ -17,7 +17,7 @@ import httpx
 from fraudlake.settings import ConnectSettings, KafkaSettings, PathSettings, PostgresSettings
 from fraudlake.stack.artifacts import REPO_ROOT, plugin_dir
 from fraudlake.stack.kafka import LOG4J2_CONFIG, java_command
-from fraudlake.stack.process import Daemon, StackError, ensure_port_free, wait_until
+from fraudlake.stack.process import DaemonComponent, StackError
 
 CONNECTORS_DIR = REPO_ROOT / "debezium" / "connectors"
 
@@ -85,21 +85,18 @@ def register_connector(client: ConnectClient, name: str) -> dict:
     return client.register(name, spec["config"])
 
 
-class KafkaConnect:
+class KafkaConnect(DaemonComponent):
     name = "connect"
+    label = "Kafka Connect"
 
     def __init__(self, paths: PathSettings, settings: ConnectSettings, kafka: KafkaSettings,
                  postgres: PostgresSettings):
-        self.paths = paths
+        super().__init__(paths)
         self.settings = settings
         self.kafka = kafka
         self.postgres = postgres
         self.home = (paths.fraudlake_run_dir / "connect").resolve()
-        self.daemon = Daemon("connect", paths.fraudlake_run_dir.resolve(), paths.logs_dir.resolve())
         self.client = ConnectClient(settings.connect_url)
-
-    def pid(self) -> int | None:
-        return self.daemon.pid()
 
     def ports(self) -> list[tuple[str, int]]:
         return [("CONNECT_PORT", self.settings.connect_port)]
@@ -138,27 +135,21 @@ class KafkaConnect:
 
     def start(self) -> None:
         if self.pid() is None:
-            ensure_port_free(self.settings.connect_port, "CONNECT_PORT", "Kafka Connect")
+            self.claim_ports()
             config = self._write_config()
             self.daemon.spawn(
                 java_command(self.paths, self.settings.connect_heap, self.home / "log4j2.properties",
                              "org.apache.kafka.connect.cli.ConnectDistributed", str(config)),
                 env=connector_env(self.postgres, self.settings),
             )
-        wait_until(self.healthy, timeout=120, what="Kafka Connect", log=self.daemon.log_file,
-                   alive=lambda: self.pid() is not None)
+        self.wait_healthy(timeout=120)
         register_connector(self.client, self.settings.connector_name)
 
-    def stop(self) -> None:
-        self.daemon.terminate(timeout=60)
-
     def status(self) -> dict:
-        pid = self.pid()
-        result = {"pid": pid, "port": self.settings.connect_port, "healthy": False, "connector": None}
-        if pid is None:
+        result = {**super().status(), "connector": None}
+        if not result["healthy"]:
             return result
         try:
-            result["healthy"] = self.healthy()
             state = self.client.state(self.settings.connector_name)
             if state:
                 tasks = ",".join(task["state"] for task in state.get("tasks", []))

@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from fraudlake.settings import KafkaSettings, PathSettings
 from fraudlake.stack.artifacts import jar_dir, require_tool
-from fraudlake.stack.process import Daemon, ensure_port_free, run, wait_until
+from fraudlake.stack.process import DaemonComponent, run
 
 LOG4J2_CONFIG = """\
 status = warn
@@ -50,17 +50,14 @@ def admin_client(settings: KafkaSettings) -> AdminClient:
                         "log_level": 0})
 
 
-class Kafka:
+class Kafka(DaemonComponent):
     name = "kafka"
+    label = "Kafka"
 
     def __init__(self, paths: PathSettings, settings: KafkaSettings):
-        self.paths = paths
+        super().__init__(paths)
         self.settings = settings
         self.home = (paths.fraudlake_run_dir / "kafka").resolve()
-        self.daemon = Daemon("kafka", paths.fraudlake_run_dir.resolve(), paths.logs_dir.resolve())
-
-    def pid(self) -> int | None:
-        return self.daemon.pid()
 
     def ports(self) -> list[tuple[str, int]]:
         return [("KAFKA_PORT", self.settings.kafka_port), ("KAFKA_CONTROLLER_PORT", self.settings.kafka_controller_port)]
@@ -101,8 +98,7 @@ class Kafka:
 
     def start(self) -> None:
         if self.pid() is None:
-            for setting, port in self.ports():
-                ensure_port_free(port, setting, "Kafka")
+            self.claim_ports()
             config = self._write_config()
             log4j = self.home / "log4j2.properties"
             if not (self.home / "data" / "meta.properties").exists():
@@ -110,8 +106,7 @@ class Kafka:
                                  "format", "--standalone", "-t", _cluster_id(), "-c", str(config)),
                     what="formatting the Kafka log directory")
             self.daemon.spawn(java_command(self.paths, self.settings.kafka_heap, log4j, "kafka.Kafka", str(config)))
-        wait_until(self.healthy, timeout=90, what="Kafka", log=self.daemon.log_file,
-                   alive=lambda: self.pid() is not None)
+        self.wait_healthy(timeout=90)
         self.ensure_topic()
 
     def ensure_topic(self) -> None:
@@ -139,18 +134,6 @@ class Kafka:
         finally:
             consumer.close()
 
-    def stop(self) -> None:
-        self.daemon.terminate(timeout=60)
-
-    def status(self) -> dict:
-        pid = self.pid()
-        healthy = False
-        if pid is not None:
-            try:
-                healthy = self.healthy()
-            except Exception:  # noqa: BLE001 - status reports, it does not fail
-                healthy = False
-        return {"pid": pid, "port": self.settings.kafka_port, "healthy": healthy}
 
 
 def _cluster_id() -> str:

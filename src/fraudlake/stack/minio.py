@@ -9,7 +9,7 @@ from pyarrow import fs
 
 from fraudlake.settings import MinioSettings, PathSettings
 from fraudlake.stack.artifacts import minio_binary
-from fraudlake.stack.process import Daemon, StackError, ensure_port_free, wait_until
+from fraudlake.stack.process import DaemonComponent, StackError
 
 
 def s3_filesystem(settings: MinioSettings) -> fs.S3FileSystem:
@@ -25,17 +25,15 @@ def s3_filesystem(settings: MinioSettings) -> fs.S3FileSystem:
     )
 
 
-class Minio:
+class Minio(DaemonComponent):
     name = "minio"
+    label = "MinIO"
+    stop_timeout = 30.0
 
     def __init__(self, paths: PathSettings, settings: MinioSettings):
-        self.paths = paths
+        super().__init__(paths)
         self.settings = settings
         self.data_dir = (paths.fraudlake_run_dir / "minio").resolve()
-        self.daemon = Daemon("minio", paths.fraudlake_run_dir.resolve(), paths.logs_dir.resolve())
-
-    def pid(self) -> int | None:
-        return self.daemon.pid()
 
     def ports(self) -> list[tuple[str, int]]:
         return [("MINIO_PORT", self.settings.minio_port), ("MINIO_CONSOLE_PORT", self.settings.minio_console_port)]
@@ -48,8 +46,7 @@ class Minio:
             binary = minio_binary(self.paths)
             if not binary.exists():
                 raise StackError(f"MinIO is not built yet ({binary}); run `fraudlake fetch` (or `make up`).")
-            for setting, port in self.ports():
-                ensure_port_free(port, setting, "MinIO")
+            self.claim_ports()
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self.daemon.spawn(
                 [str(binary), "server", str(self.data_dir),
@@ -63,8 +60,7 @@ class Minio:
                     "MINIO_UPDATE": "off",
                 },
             )
-        wait_until(self.healthy, timeout=60, what="MinIO", log=self.daemon.log_file,
-                   alive=lambda: self.pid() is not None)
+        self.wait_healthy(timeout=60)
         self.ensure_bucket()
 
     def ensure_bucket(self) -> None:
@@ -72,16 +68,3 @@ class Minio:
         info = filesystem.get_file_info(self.settings.lakehouse_bucket)
         if info.type == fs.FileType.NotFound:
             filesystem.create_dir(self.settings.lakehouse_bucket)
-
-    def stop(self) -> None:
-        self.daemon.terminate(timeout=30)
-
-    def status(self) -> dict:
-        pid = self.pid()
-        healthy = False
-        if pid is not None:
-            try:
-                healthy = self.healthy()
-            except httpx.HTTPError:
-                healthy = False
-        return {"pid": pid, "port": self.settings.minio_port, "healthy": healthy}

@@ -164,3 +164,47 @@ def run(argv: list[str], *, what: str, env: dict[str, str] | None = None, input:
     if proc.returncode != 0:
         raise StackError(f"{what} failed (exit {proc.returncode}): {' '.join(argv)}\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
     return proc.stdout
+
+
+class DaemonComponent:
+    """A stack component that is one long-running process of ours (not PostgreSQL,
+    which pg_ctl daemonises). Subclasses say which ports, how to start, and when healthy."""
+
+    name: str
+    label: str
+    stop_timeout: float = 60.0
+
+    def __init__(self, paths):
+        self.paths = paths
+        self.daemon = Daemon(self.name, paths.fraudlake_run_dir.resolve(), paths.logs_dir.resolve())
+
+    def ports(self) -> list[tuple[str, int]]:
+        """(setting, port) pairs; the first is the one `status` shows."""
+        raise NotImplementedError
+
+    def healthy(self) -> bool:
+        raise NotImplementedError
+
+    def pid(self) -> int | None:
+        return self.daemon.pid()
+
+    def claim_ports(self) -> None:
+        for setting, port in self.ports():
+            ensure_port_free(port, setting, self.label)
+
+    def wait_healthy(self, timeout: float) -> None:
+        wait_until(self.healthy, timeout=timeout, what=self.label, log=self.daemon.log_file,
+                   alive=lambda: self.pid() is not None)
+
+    def stop(self) -> None:
+        self.daemon.terminate(timeout=self.stop_timeout)
+
+    def status(self) -> dict:
+        pid = self.pid()
+        healthy = False
+        if pid is not None:
+            try:
+                healthy = self.healthy()
+            except Exception:  # noqa: BLE001 - status reports, it does not fail
+                healthy = False
+        return {"pid": pid, "port": self.ports()[0][1], "healthy": healthy}

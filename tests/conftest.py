@@ -5,11 +5,16 @@ run directory (`.run/test`), their own `.env` with generated secrets, and ports
 offset by 10000. The session fixtures start only what a test needs (PostgreSQL
 alone is seconds; the full stack under a minute with cached artifacts) and stop
 what they started at the end, unless FRAUDLAKE_TEST_KEEP_STACK=1.
+
+A session that finds the test stack stopped starts it from empty data, as CI does:
+a test database that earlier runs (or a benchmark) filled would leave Debezium
+a backlog of WAL to stream before any test's change arrives.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import psycopg
@@ -52,6 +57,9 @@ def _start(names: set[str]) -> None:
     missing = names - _started
     if not missing:
         return
+    if not _started and all(state["pid"] is None for state in stack.status().values()):
+        for data in ("postgres", "kafka", "connect", "minio", "logs"):
+            shutil.rmtree(TEST_RUN_DIR / data, ignore_errors=True)
     fetch_all(cfg.get_path_settings())
     stack.up(missing)
     _started.update(missing)

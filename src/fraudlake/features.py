@@ -65,6 +65,9 @@ _WINDOW_SECONDS = {"1h": 3600, "24h": 86400, "7d": int(HISTORY_WINDOW.total_seco
 _TIME_BITS = 36
 
 
+_VOCABULARY_POSITIONS: dict[tuple[str, ...], dict[str, float]] = {}
+
+
 class FeatureInputError(ValueError):
     """The transactions lack a column the features need."""
 
@@ -87,9 +90,9 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
 
 def _codes(values: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
     """Position in the vocabulary; NaN (missing, for XGBoost) when not in it."""
-    codes = pd.Categorical(values, categories=vocabulary).codes.astype(np.float64)
-    codes[codes < 0] = np.nan
-    return codes
+    positions = _VOCABULARY_POSITIONS.setdefault(vocabulary, {word: float(i) for i, word in enumerate(vocabulary)})
+    # A dict lookup per value: pd.Categorical costs ~0.3 ms even for the API's one row.
+    return np.fromiter((positions.get(value, np.nan) for value in values), dtype=np.float64, count=len(values))
 
 
 def _row_features(tx: pd.DataFrame, seconds: np.ndarray) -> dict[str, np.ndarray]:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from fraudlake.schema import COLUMN_NAMES, KAGGLE_HEADER, TRANSACTION_COLUMNS, ColumnType
 
-_PANDAS_DTYPES = {
+PANDAS_DTYPES = {
     ColumnType.TEXT: "string",
     ColumnType.BIGINT: "int64",
     ColumnType.INTEGER: "int64",
@@ -53,7 +53,7 @@ def read_kaggle_csv(path: str | PathLike, nrows: int | None = None) -> pd.DataFr
     problems = header_problems(header)
     if problems:
         raise KaggleFormatError(f"{path}: not the Kaggle transactions header ({'; '.join(problems)})")
-    dtypes = {name: _PANDAS_DTYPES[kind] for name, kind in TRANSACTION_COLUMNS.items() if kind in _PANDAS_DTYPES}
+    dtypes = {name: PANDAS_DTYPES[kind] for name, kind in TRANSACTION_COLUMNS.items() if kind in PANDAS_DTYPES}
     frame = pd.read_csv(path, usecols=list(COLUMN_NAMES), dtype=dtypes, nrows=nrows, keep_default_na=False)
     frame["trans_date_trans_time"] = pd.to_datetime(frame["trans_date_trans_time"], format="%Y-%m-%d %H:%M:%S")
     frame["dob"] = pd.to_datetime(frame["dob"], format="%Y-%m-%d")

@@ -146,6 +146,7 @@ class ProducerSettings(_Base):
     """The data producer (`fraudlake producer`, services/data-producer)."""
 
     producer_copy_batch_rows: int = Field(50000, description="Rows `producer load` copies and commits at a time; a killed load loses at most the chunk in flight, and a rerun skips what was committed.")
+    producer_load_connections: int = Field(2, description="Connections `producer load` writes chunks through at once; index upkeep in PostgreSQL, not parsing, limits a bulk load.")
     producer_stream_tps: float = Field(10.0, description="Default rate of `producer stream`, in transactions per second.")
     producer_stream_commits_per_second: int = Field(20, description="How many small transactions a second `producer stream` spreads its rate over (each holds the rows due by then).")
     producer_generate_seed: int = Field(0, description="Default seed of `producer generate` and `producer stream --generate`; the same seed gives the same transactions.")

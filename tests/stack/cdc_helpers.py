@@ -10,10 +10,17 @@ from confluent_kafka import Consumer, TopicPartition
 
 from fraudlake import settings as cfg
 from fraudlake.cdc import ChangeEvent, decode_event
+from fraudlake.stack.kafka import Kafka
 
 
-def topic_consumer(start_offsets: dict[int, int] | None = None) -> Consumer:
-    """A consumer of the CDC topic from the start, or from the given offsets."""
+def end_offsets() -> dict[int, int]:
+    """Where the CDC topic ends now: a test reads from here, not through every earlier
+    event (other suites bulk-load, and Debezium snapshots what they left)."""
+    return Kafka(cfg.get_path_settings(), cfg.get_kafka_settings()).end_offsets()
+
+
+def topic_consumer(start_offsets: dict[int, int]) -> Consumer:
+    """A consumer of the CDC topic from the given offsets."""
     kafka = cfg.get_kafka_settings()
     consumer = Consumer({
         "bootstrap.servers": kafka.kafka_bootstrap_servers,
@@ -22,12 +29,12 @@ def topic_consumer(start_offsets: dict[int, int] | None = None) -> Consumer:
         "enable.auto.commit": False,
     })
     partitions = range(kafka.kafka_topic_partitions)
-    consumer.assign([TopicPartition(kafka.kafka_topic, p, (start_offsets or {}).get(p, 0)) for p in partitions])
+    consumer.assign([TopicPartition(kafka.kafka_topic, p, start_offsets.get(p, 0)) for p in partitions])
     return consumer
 
 
 def collect_events(consumer: Consumer, done: Callable[[list[ChangeEvent]], bool],
-                   keep: Callable[[ChangeEvent], bool], timeout: float = 60) -> list[ChangeEvent]:
+                   keep: Callable[[ChangeEvent], bool], timeout: float = 120) -> list[ChangeEvent]:
     """Events kept by `keep`, in topic order, until `done` says enough (or time runs out)."""
     events: list[ChangeEvent] = []
     deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ import pytest
 from fraudlake.cdc import Op
 from fraudlake.schema import COLUMN_NAMES
 
-from .cdc_helpers import collect_events, topic_consumer
+from .cdc_helpers import collect_events, end_offsets, topic_consumer
 
 pytestmark = pytest.mark.stack
 
@@ -53,7 +53,7 @@ def insert(db, row: dict) -> None:
 def test_insert_update_delete_arrive_as_debezium_events_with_exact_values(full_stack, db):
     trans_num = f"cdc-{uuid.uuid4().hex}"
     row = a_transaction(trans_num)
-    consumer = topic_consumer()
+    consumer = topic_consumer(end_offsets())
     try:
         insert(db, row)
         db.execute("UPDATE transactions SET amt = %s, is_fraud = 1 WHERE trans_num = %s", (Decimal("0.10"), trans_num))

@@ -11,10 +11,9 @@ import pytest
 from fraudlake import settings as cfg
 from fraudlake import stack
 from fraudlake.cdc import Op
-from fraudlake.stack.kafka import Kafka
 from fraudlake.stack.minio import s3_filesystem
 
-from .cdc_helpers import collect_events, topic_consumer
+from .cdc_helpers import collect_events, end_offsets, topic_consumer
 from .test_cdc_path import a_transaction, insert
 
 pytestmark = pytest.mark.stack
@@ -22,17 +21,18 @@ pytestmark = pytest.mark.stack
 
 def test_down_and_up_keep_data_and_resume_without_snapshot(full_stack, db, postgres_service):
     before_restart = f"restart-a-{uuid.uuid4().hex}"
+    start = end_offsets()
     insert(db, a_transaction(before_restart))
     minio = cfg.get_minio_settings()
     marker = f"{minio.lakehouse_bucket}/tests/restart-{uuid.uuid4().hex}.txt"
     with s3_filesystem(minio).open_output_stream(marker) as out:
         out.write(b"kept across restarts")
 
-    consumer = topic_consumer()
+    consumer = topic_consumer(start)
     arrived = collect_events(consumer, done=bool, keep=lambda e: e.trans_num == before_restart)
     consumer.close()
     assert arrived, "the row inserted before the restart never reached Kafka"
-    offsets_before = Kafka(cfg.get_path_settings(), cfg.get_kafka_settings()).end_offsets()
+    offsets_before = end_offsets()
 
     db.close()
     stack.down()

@@ -23,7 +23,7 @@ from fraudlake.features import FEATURE_NAMES, FEATURES, HISTORY_WINDOW, build_fe
 from fraudlake.model.io import save_model
 from fraudlake.model.report import Report, evaluate, write_report
 from fraudlake.risk import choose_bands
-from fraudlake.schema import COLUMN_NAMES
+from fraudlake.schema import COLUMN_NAMES, TRANSACTION_COLUMNS, ColumnType
 
 PARAMS = {
     "objective": "binary:logistic",
@@ -37,7 +37,15 @@ PARAMS = {
     "max_cat_to_onehot": 1,
     "seed": 0,
 }
-ROUNDS = 300
+ROUNDS = 150
+
+
+# One dtype per column kind, so a CSV and a Delta table with the same values hash alike.
+_CANONICAL_DTYPES = {
+    name: {ColumnType.TIMESTAMP: "datetime64[s]", ColumnType.DATE: "datetime64[s]", ColumnType.TEXT: "string",
+           ColumnType.DOUBLE: "float64", ColumnType.DECIMAL: "float64"}.get(kind, "int64")
+    for name, kind in TRANSACTION_COLUMNS.items()
+}
 
 
 class TrainingDataError(ValueError):
@@ -52,8 +60,9 @@ class ChronologicalSplit:
 
 
 def data_hash(transactions: pd.DataFrame) -> str:
-    """sha256 of the 22 columns' values, whatever file or table they came from."""
-    hashed = pd.util.hash_pandas_object(transactions[list(COLUMN_NAMES)], index=False).to_numpy()
+    """sha256 of the 22 columns' values, whatever file or table (and so dtypes) they came from."""
+    canonical = transactions[list(COLUMN_NAMES)].astype(_CANONICAL_DTYPES)
+    hashed = pd.util.hash_pandas_object(canonical, index=False).to_numpy()
     return hashlib.sha256(hashed.tobytes()).hexdigest()
 
 

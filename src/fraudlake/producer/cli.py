@@ -41,8 +41,7 @@ def load(csv_path: Path, offset: int, limit: int | None, progress: bool) -> None
     from fraudlake.producer.load import load_file
 
     try:
-        counts = load_file(_conninfo(), csv_path, chunk_rows=cfg.get_producer_settings().producer_copy_batch_rows,
-                           offset=offset, limit=limit, progress=progress)
+        counts = load_file(_conninfo(), csv_path, offset=offset, limit=limit, progress=progress)
     except KaggleFormatError as exc:
         console.print(f"[red]refused:[/red] {exc}", highlight=False)
         sys.exit(2)
@@ -114,10 +113,10 @@ def generate_command(rows: int, seed: int | None, out: Path | None, to_db: bool,
         write_kaggle_csv(frame, out, progress=progress)
         click.echo(f"wrote {len(frame):,} rows ({int(frame['is_fraud'].sum()):,} fraud) to {out}")
         return
-    _load_frame(frame, seed, settings.producer_copy_batch_rows, progress)
+    _load_frame(frame, seed, progress)
 
 
-def _load_frame(frame, seed: int, chunk_rows: int, progress: bool) -> None:
+def _load_frame(frame, seed: int, progress: bool) -> None:
     """Load generated rows through the same checked COPY path as a file."""
     import tempfile
 
@@ -127,4 +126,4 @@ def _load_frame(frame, seed: int, chunk_rows: int, progress: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"generated-seed-{seed}.csv"
         write_kaggle_csv(frame, path, progress=progress)
-        _report(load_file(_conninfo(), path, chunk_rows=chunk_rows, progress=progress))
+        _report(load_file(_conninfo(), path, progress=progress))

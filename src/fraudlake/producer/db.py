@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 import psycopg
 from psycopg import sql
 
-from fraudlake.producer.records import CheckedChunk, to_csv_text
+from fraudlake.producer.records import CheckedChunk, to_copy_csv
 from fraudlake.schema import COLUMN_NAMES, PRIMARY_KEY
 
 STAGING = "producer_staging"
@@ -52,7 +52,7 @@ class TransactionWriter:
         """Store one chunk in one transaction."""
         with self.conn.transaction(), self.conn.cursor() as cur:
             with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(sql.Identifier(STAGING), _COLUMNS)) as copy:
-                copy.write(to_csv_text(record.fields for record in chunk.good))
+                copy.write(to_copy_csv(chunk.good))
             cur.execute(sql.SQL(
                 "INSERT INTO transactions ({cols}) SELECT {cols} FROM {staging} ON CONFLICT ({key}) DO NOTHING"
             ).format(cols=_COLUMNS, staging=sql.Identifier(STAGING), key=sql.Identifier(PRIMARY_KEY)))
@@ -60,7 +60,7 @@ class TransactionWriter:
             cur.executemany(
                 "INSERT INTO transactions_quarantine (source, line_number, raw_line, reason) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (source, line_number) DO NOTHING",
-                [(self.source, r.record.line_number, r.record.raw, r.reason) for r in chunk.rejected],
+                [(self.source, r.line_number, r.raw, r.reason) for r in chunk.rejected],
             )
-        good = len(chunk.good)
+        good = chunk.good.num_rows
         return Counts(good + len(chunk.rejected), loaded, good - loaded, len(chunk.rejected))

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from fraudlake.kaggle import _PANDAS_DTYPES
+from fraudlake.kaggle import PANDAS_DTYPES
 from fraudlake.producer import vocabulary as vocab
 from fraudlake.schema import COLUMN_NAMES, DATE_FORMAT, TIMESTAMP_FORMAT, TRANSACTION_COLUMNS
 
@@ -269,7 +269,7 @@ def _frame(rng, events: dict[str, np.ndarray], people: dict[str, np.ndarray], st
 def kaggle_dtypes() -> dict[str, str]:
     """The dtypes `read_kaggle_csv` gives each column."""
     datetime = str(pd.Series(pd.to_datetime(["2019-01-01"], format=DATE_FORMAT)).dtype)
-    return {name: _PANDAS_DTYPES.get(kind, datetime) for name, kind in TRANSACTION_COLUMNS.items()}
+    return {name: PANDAS_DTYPES.get(kind, datetime) for name, kind in TRANSACTION_COLUMNS.items()}
 
 
 def kaggle_unix_time(when: pd.Series) -> np.ndarray:

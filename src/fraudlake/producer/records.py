@@ -1,45 +1,46 @@
-"""Lines of a Kaggle-format file as numbered records, checked in chunks.
+"""Lines of a Kaggle-format file, parsed and checked in chunks.
 
 Every line keeps its number and raw text, so a row that fails a check can be
-quarantined with both. The checks are vectorised over a chunk (pandas string and
-datetime parsing) because they sit on the bulk-load path, and they are at least as
-strict as PostgreSQL's types: a row that passes never makes a COPY fail.
+quarantined with both. This is the bulk-load path, so a chunk is parsed by Arrow's
+CSV reader and checked with Arrow compute kernels; only a chunk Arrow cannot map
+one line to one row (a short line, an unclosed quote, bytes that are not UTF-8)
+is parsed line by line in Python. The checks are at least as strict as
+PostgreSQL's types, so a row that passes never makes a COPY fail.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from fraudlake.kaggle import KaggleFormatError, header_problems
 from fraudlake.schema import COLUMN_NAMES, DATE_FORMAT, TIMESTAMP_FORMAT, TRANSACTION_COLUMNS, ColumnType
 
-
-@dataclass
-class Record:
-    line_number: int  # 1-based, in the source file; the header is line 1
-    raw: str  # the line as read, without its line ending
-    fields: list[str] = field(default_factory=list)  # the 22 columns, without the index column
+LINE_NUMBER = "line_number"  # extra column of a checked chunk: where the row is in its file
+_STRINGS = pa.schema([(name, pa.string()) for name in COLUMN_NAMES])
+GOOD_SCHEMA = _STRINGS.append(pa.field(LINE_NUMBER, pa.int64()))  # of CheckedChunk.good
 
 
 @dataclass
 class Rejected:
-    record: Record
+    line_number: int  # 1-based, in the source file; the header is line 1
+    raw: str  # the line as read, without its line ending
     reason: str
 
 
 @dataclass
 class CheckedChunk:
-    good: list[Record]
+    good: pa.Table  # the 22 columns as text, exactly as in the file, plus LINE_NUMBER
     rejected: list[Rejected]
 
 
@@ -69,73 +70,120 @@ class KaggleFile:
                 last = block[-1:]
         return count - 1 + (last != b"\n")
 
-    def records(self, offset: int = 0, limit: int | None = None) -> Iterator[tuple[int, str | None, bytes]]:
-        """(line number, decoded line or None if not UTF-8, raw bytes) per data row."""
-        with self.path.open("rb") as handle:
-            lines = islice(enumerate(handle, start=1), 1 + offset, None if limit is None else 1 + offset + limit)
-            for number, raw in lines:
-                raw = raw.rstrip(b"\r\n")
-                try:
-                    yield number, raw.decode("utf-8"), raw
-                except UnicodeDecodeError:
-                    yield number, None, raw
-
     def chunks(self, size: int, offset: int = 0, limit: int | None = None) -> Iterator[CheckedChunk]:
-        rows = self.records(offset, limit)
-        while batch := list(islice(rows, size)):
-            yield check_lines(batch, self.has_index)
+        """The data rows after `offset`, at most `limit`, checked `size` lines at a time."""
+        with self.path.open("rb") as handle:
+            lines = islice(handle, 1 + offset, None if limit is None else 1 + offset + limit)
+            first_line = 2 + offset
+            while block := list(islice(lines, size)):
+                yield check_block(first_line, block, self.has_index)
+                first_line += len(block)
 
 
-def check_lines(lines: list[tuple[int, str | None, bytes]], has_index: bool) -> CheckedChunk:
-    """Parse and check one chunk of numbered lines."""
-    records, rejected = [], []
+def check_block(first_line: int, lines: list[bytes], has_index: bool) -> CheckedChunk:
+    """Parse and check consecutive lines of a file, the first being line `first_line`."""
+    numbers = np.arange(first_line, first_line + len(lines))
+    table = _parse_fast(lines, has_index)
+    rejected = []
+    if table is None:
+        table, keep, rejected = _parse_slow(first_line, lines, has_index)
+        numbers = numbers[keep]
+    reasons = _row_problems(table)
+    bad = np.array([reason is not None for reason in reasons], dtype=bool)
+    rejected += [Rejected(int(numbers[i]), _text(lines[numbers[i] - first_line]), reasons[i])
+                 for i in np.flatnonzero(bad)]
+    rejected.sort(key=lambda item: item.line_number)
+    good = table.filter(pa.array(~bad)).append_column(LINE_NUMBER, pa.array(numbers[~bad], pa.int64()))
+    return CheckedChunk(good, rejected)
+
+
+def _text(line: bytes) -> str:
+    return line.rstrip(b"\r\n").decode("utf-8", "replace")
+
+
+def _parse_fast(lines: list[bytes], has_index: bool) -> pa.Table | None:
+    """The lines as a table of strings, or None unless each line is exactly one good row."""
+    data = b"".join(lines)
+    try:
+        data.decode("utf-8")  # checked here: Arrow cannot report a bad line's text in a handler
+    except UnicodeDecodeError:
+        return None
+    if b"\x00" in data:
+        return None
+    invalid = []
+    names = [""] * has_index + list(COLUMN_NAMES)
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False,
+                                              invalid_row_handler=lambda row: invalid.append(row) or "skip"),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid:
+        return None
+    if invalid or table.num_rows != len(lines):
+        return None
+    return table.select(list(COLUMN_NAMES))
+
+
+def _parse_slow(first_line: int, lines: list[bytes], has_index: bool) -> tuple[pa.Table, np.ndarray, list[Rejected]]:
+    """Line by line: the table of well-formed rows, which lines they are, and the rest."""
     width = len(COLUMN_NAMES) + has_index
-    for number, text, raw in lines:
-        if text is None:
-            rejected.append(Rejected(Record(number, raw.decode("utf-8", "replace")), "not UTF-8"))
-            continue
-        record = Record(number, text)
-        fields = next(csv.reader((text,)), [])
-        if "\x00" in text:
-            rejected.append(Rejected(record, "NUL character in line"))
-        elif len(fields) != width:
-            rejected.append(Rejected(record, f"expected {width} columns, found {len(fields)}"))
+    rows, keep, rejected = [], [], []
+    for position, line in enumerate(lines):
+        text, reason = _text(line), None
+        try:
+            fields = next(csv.reader((line.rstrip(b"\r\n").decode("utf-8"),)), [])
+        except UnicodeDecodeError:
+            reason = "not UTF-8"
         else:
-            record.fields = fields[has_index:]
-            records.append(record)
-    reasons = _row_problems(records)
-    for record, reason in zip(records, reasons):
-        if reason is not None:
-            rejected.append(Rejected(record, reason))
-    rejected.sort(key=lambda item: item.record.line_number)
-    return CheckedChunk([r for r, reason in zip(records, reasons) if reason is None], rejected)
+            if "\x00" in text:
+                reason = "NUL character in line"
+            elif len(fields) != width:
+                reason = f"expected {width} columns, found {len(fields)}"
+        if reason is None:
+            rows.append(fields[has_index:])
+            keep.append(position)
+        else:
+            rejected.append(Rejected(first_line + position, text, reason))
+    table = pa.Table.from_arrays([pa.array(column, pa.string()) for column in zip(*rows)], schema=_STRINGS) \
+        if rows else _STRINGS.empty_table()
+    return table, np.array(keep, dtype=int), rejected
 
 
-# A check takes a column's values and answers which fail, and why, per value.
-Check = Callable[[pd.Series], pd.Series]
+# A check takes a column's values (an Arrow string array) and answers which fail.
+Check = Callable[[pa.Array], pa.Array]
 
 
 def _fails_pattern(pattern: str) -> Check:
-    compiled = re.compile(pattern)
-    return lambda values: ~values.str.fullmatch(compiled).astype(bool)
+    anchored = f"^(?:{pattern})$"
+    return lambda values: pc.invert(pc.match_substring_regex(values, anchored))
 
 
 def _fails_time(fmt: str) -> Check:
-    return lambda values: pd.to_datetime(values, format=fmt, errors="coerce").isna()
+    def check(values: pa.Array) -> pa.Array:
+        parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+        # Arrow reads 30 February as 2 March; printing the value back catches that.
+        return pc.fill_null(pc.not_equal(pc.strftime(parsed, format=fmt), values), True)
 
-
-def _fails_float(values: pd.Series) -> pd.Series:
-    return ~np.isfinite(pd.to_numeric(values, errors="coerce").astype(float))
+    return check
 
 
 def _outside(low: float, high: float) -> Check:
-    return lambda values: ~pd.to_numeric(values, errors="coerce").between(low, high)
+    def check(values: pa.Array) -> pa.Array:
+        numbers = pc.cast(values, pa.float64())
+        return pc.invert(pc.and_(pc.greater_equal(numbers, low), pc.less_equal(numbers, high)))
+
+    return check
 
 
-def _fails_bigint(values: pd.Series) -> pd.Series:
-    digits = values.str.removeprefix("-")
+def _fails_bigint(values: pa.Array) -> pa.Array:
+    digits = pc.utf8_ltrim(values, characters="-")
     # Same-length digit strings compare like the numbers they spell.
-    return _fails_pattern(r"-?\d{1,19}")(values) | ((digits.str.len() == 19) & (digits > str(2**63 - 1)))
+    too_big = pc.and_(pc.equal(pc.utf8_length(digits), 19), pc.greater(digits, str(2**63 - 1)))
+    return pc.or_(_fails_pattern(r"-?\d{1,19}")(values), too_big)
 
 
 _PARSE: dict[ColumnType, Check] = {
@@ -144,8 +192,8 @@ _PARSE: dict[ColumnType, Check] = {
     ColumnType.BIGINT: _fails_bigint,
     ColumnType.INTEGER: _fails_pattern(r"-?\d{1,10}"),
     ColumnType.SMALLINT: _fails_pattern(r"-?\d{1,5}"),
-    ColumnType.DOUBLE: _fails_float,
-    ColumnType.DECIMAL: _fails_pattern(r"-?\d+(\.\d*)?|-?\.\d+"),
+    ColumnType.DOUBLE: _fails_pattern(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?"),
+    ColumnType.DECIMAL: _fails_pattern(r"-?(\d+\.?\d*|\.\d+)"),
 }
 
 # Checks on parsable values: (column, reason, check), applied in this order.
@@ -165,36 +213,34 @@ _RANGES: list[tuple[str, str, Check]] = [
 ]
 
 
-def _row_problems(records: list[Record]) -> list[str | None]:
-    """The first problem of each record, or None; columns are checked in file order."""
-    if not records:
-        return []
-    frame = pd.DataFrame([r.fields for r in records], columns=list(COLUMN_NAMES), dtype=object)
-    reasons = pd.Series([None] * len(records), dtype=object)
+def _row_problems(table: pa.Table) -> list[str | None]:
+    """The first problem of each row, or None; columns are checked in file order."""
+    reasons: list[str | None] = [None] * table.num_rows
+    unflagged = np.arange(table.num_rows)
 
-    def flag(failing: pd.Series, reason: Callable[[str], str], column: str) -> None:
-        todo = reasons.isna() & failing.to_numpy()
-        reasons[todo] = frame.loc[todo, column].map(reason)
+    def flag(column: str, check: Check, reason: Callable[[str], str]) -> None:
+        nonlocal unflagged
+        values = table.column(column).take(unflagged)
+        failing = pc.fill_null(check(values), True).to_numpy(zero_copy_only=False)
+        for position in np.flatnonzero(failing):
+            reasons[unflagged[position]] = reason(values[int(position)].as_py())
+        unflagged = unflagged[~failing]
 
     for column, kind in TRANSACTION_COLUMNS.items():
-        values = frame[column]
-        flag(values == "", lambda _, c=column: f"empty {c}", column)
+        flag(column, lambda values: pc.equal(values, ""), lambda _, c=column: f"empty {c}")
         if kind in _PARSE:
-            flag(reasons.isna() & _PARSE[kind](values), lambda v, c=column: f"unparsable {c}: {v!r}", column)
+            flag(column, _PARSE[kind], lambda v, c=column: f"unparsable {c}: {v!r}")
     for column, reason, check in _RANGES:
-        open_rows = reasons.isna()
-        failing = pd.Series(False, index=frame.index)
-        failing[open_rows] = check(frame.loc[open_rows, column])
-        flag(failing, lambda v, r=reason: f"{r}: {v!r}", column)
-    open_rows = reasons.isna()
-    late_birth = pd.Series(False, index=frame.index)
-    late_birth[open_rows] = frame.loc[open_rows, "dob"] > frame.loc[open_rows, "trans_date_trans_time"].str[:10]
-    flag(late_birth, lambda v: f"dob after trans_date_trans_time: {v!r}", "dob")
-    return reasons.tolist()
+        flag(column, check, lambda v, r=reason: f"{r}: {v!r}")
+    # Both are valid dates in ISO order by now, so comparing the text compares the dates.
+    day = pc.utf8_slice_codeunits(table.column("trans_date_trans_time"), 0, 10)
+    flag("dob", lambda dob: pc.greater(dob, day.take(unflagged)), lambda v: f"dob after trans_date_trans_time: {v!r}")
+    return reasons
 
 
-def to_csv_text(rows: Iterable[list[str]]) -> str:
-    """Rows as CSV, quoted the way PostgreSQL's COPY … (FORMAT csv) reads them back."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+def to_copy_csv(table: pa.Table) -> bytes:
+    """The 22 columns as CSV that PostgreSQL's COPY … (FORMAT csv) reads back unchanged."""
+    buffer = io.BytesIO()
+    pacsv.write_csv(table.select(list(COLUMN_NAMES)), buffer,
+                    pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     return buffer.getvalue()

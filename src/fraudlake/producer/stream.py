@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,17 +17,16 @@ from itertools import count as counter
 
 import pandas as pd
 import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
 from tqdm import tqdm
 
 from fraudlake.producer.db import Counts, TransactionWriter
 from fraudlake.producer.generator import generate, kaggle_unix_time, write_kaggle_csv
-from fraudlake.producer.records import CheckedChunk, Record, Rejected, check_lines
-from fraudlake.schema import COLUMN_NAMES, TIMESTAMP_FORMAT
+from fraudlake.producer.records import GOOD_SCHEMA, CheckedChunk, Rejected, check_block
+from fraudlake.schema import TIMESTAMP_FORMAT
 
 LOOKUP_ROWS = 1_000  # rows read, checked and looked up in the table at a time
-_TIME = COLUMN_NAMES.index("trans_date_trans_time")
-_UNIX_TIME = COLUMN_NAMES.index("unix_time")
-_TRANS_NUM = COLUMN_NAMES.index("trans_num")
 
 
 @dataclass
@@ -44,8 +42,8 @@ def generated_chunks(seed: int) -> Iterator[CheckedChunk]:
     for block in counter():
         text = io.StringIO()
         write_kaggle_csv(generate(LOOKUP_ROWS, seed=[seed, block]), text)
-        lines = text.getvalue().splitlines()[1:]
-        yield check_lines([(number, line, b"") for number, line in enumerate(lines, start=2)], has_index=True)
+        lines = text.getvalue().encode().splitlines(keepends=True)[1:]
+        yield check_block(2, lines, has_index=True)
 
 
 class _Feed:
@@ -54,16 +52,17 @@ class _Feed:
     def __init__(self, conn: psycopg.Connection, chunks: Iterator[CheckedChunk]):
         self.conn = conn
         self.chunks = chunks
-        self.good: deque[Record] = deque()
+        self.good: pa.Table = GOOD_SCHEMA.empty_table()
         self.rejected: list[Rejected] = []
         self.skipped = 0
         self.exhausted = False
 
     def take(self, rows: int) -> tuple[CheckedChunk, int]:
         """Up to `rows` new rows, the rejects met on the way, and how many were skipped."""
-        while len(self.good) < rows and not self.exhausted:
+        while self.good.num_rows < rows and not self.exhausted:
             self._read_chunk()
-        batch = CheckedChunk([self.good.popleft() for _ in range(min(rows, len(self.good)))], self.rejected)
+        batch = CheckedChunk(self.good.slice(0, rows), self.rejected)
+        self.good = self.good.slice(rows)
         skipped, self.rejected, self.skipped = self.skipped, [], 0
         return batch, skipped
 
@@ -72,23 +71,25 @@ class _Feed:
         if chunk is None:
             self.exhausted = True
             return
-        present = {row[0] for row in self.conn.execute(
+        present = [row[0] for row in self.conn.execute(
             "SELECT trans_num FROM transactions WHERE trans_num = ANY(%s)",
-            ([r.fields[_TRANS_NUM] for r in chunk.good],),
-        )}
-        fresh = [r for r in chunk.good if r.fields[_TRANS_NUM] not in present]
-        self.skipped += len(chunk.good) - len(fresh)
-        self.good.extend(fresh)
+            (chunk.good.column("trans_num").to_pylist(),),
+        )]
+        fresh = chunk.good.filter(pc.invert(pc.is_in(chunk.good.column("trans_num"), pa.array(present, pa.string()))))
+        self.skipped += chunk.good.num_rows - fresh.num_rows
+        self.good = pa.concat_tables([self.good, fresh])
         self.rejected.extend(chunk.rejected)
 
 
-def _stamp_now(batch: CheckedChunk) -> None:
-    """Give the rows the current time (and the matching Kaggle unix_time); trans_num stays."""
-    now = datetime.now().replace(microsecond=0)
-    unix_time = str(int(kaggle_unix_time(pd.Series([pd.Timestamp(now)]))[0]))
-    for record in batch.good:
-        record.fields[_TIME] = now.strftime(TIMESTAMP_FORMAT)
-        record.fields[_UNIX_TIME] = unix_time
+def _stamp_now(batch: CheckedChunk) -> CheckedChunk:
+    """The rows at the current time (and the matching Kaggle unix_time); trans_num stays."""
+    now = pd.Timestamp(datetime.now().replace(microsecond=0))
+    rows = batch.good.num_rows
+    good = batch.good
+    for column, value in (("trans_date_trans_time", now.strftime(TIMESTAMP_FORMAT)),
+                          ("unix_time", str(int(kaggle_unix_time(pd.Series([now]))[0])))):
+        good = good.set_column(good.schema.get_field_index(column), column, pa.array([value] * rows, pa.string()))
+    return CheckedChunk(good, batch.rejected)
 
 
 def stream_rows(
@@ -118,13 +119,8 @@ def stream_rows(
                 elapsed = time.monotonic() - start
                 if pace.duration_s is not None:
                     elapsed = min(elapsed, pace.duration_s)
-                due = int(elapsed * pace.tps) - (counts.loaded + counts.quarantined)
-                if pace.max_rows is not None:
-                    due = min(due, pace.max_rows - (counts.loaded + counts.quarantined))
-                batch, skipped = feed.take(max(0, due))
-                if not keep_times:
-                    _stamp_now(batch)
-                done = writer.write(batch)
+                batch, skipped = feed.take(_due(pace, counts, elapsed))
+                done = writer.write(batch if keep_times else _stamp_now(batch))
                 done.read += skipped
                 done.skipped += skipped
                 counts += done
@@ -136,10 +132,20 @@ def stream_rows(
     return counts, time.monotonic() - start
 
 
+def _streamed(counts: Counts) -> int:
+    return counts.loaded + counts.quarantined
+
+
+def _due(pace: Pace, counts: Counts, elapsed: float) -> int:
+    due = int(elapsed * pace.tps) - _streamed(counts)
+    if pace.max_rows is not None:
+        due = min(due, pace.max_rows - _streamed(counts))
+    return max(0, due)
+
+
 def _finished(pace: Pace, counts: Counts, feed: _Feed, elapsed: float) -> bool:
-    streamed = counts.loaded + counts.quarantined
     return (
-        (feed.exhausted and not feed.good)
+        (feed.exhausted and not feed.good.num_rows)
         or (pace.duration_s is not None and elapsed >= pace.duration_s)
-        or (pace.max_rows is not None and streamed >= pace.max_rows)
+        or (pace.max_rows is not None and _streamed(counts) >= pace.max_rows)
     )

@@ -1,0 +1,103 @@
+"""The API contract, with a tiny real model swapped in through dependency overrides."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from .payloads import as_payload
+from fraudlake.api import create_app
+from fraudlake.api.deps import get_history, get_model
+from fraudlake.features import FEATURE_NAMES
+from fraudlake.settings import ApiSettings
+
+
+def _client(model, **settings) -> TestClient:
+    app = create_app(ApiSettings(api_history_lookup=False, **settings))
+    app.dependency_overrides[get_model] = lambda: model
+    app.dependency_overrides[get_history] = lambda: None
+    return TestClient(app)
+
+
+@pytest.fixture
+def client(tiny_model):
+    with _client(tiny_model, api_batch_limit=50) as c:
+        yield c
+
+
+def test_single_prediction_shape_and_values(client, tiny_model, sample):
+    row = sample.iloc[[10]]
+    response = client.post("/predict/raw", json=as_payload(row)[0])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"trans_num", "fraud_probability", "is_fraud", "risk_level", "model_version", "top_features"}
+    assert body["trans_num"] == row["trans_num"].iloc[0]
+    assert body["model_version"] == tiny_model.version
+    assert body["fraud_probability"] == pytest.approx(float(tiny_model.score(row).probabilities[0]), rel=1e-6)
+    assert body["is_fraud"] == (body["fraud_probability"] >= tiny_model.bands.fraud_threshold)
+    assert body["risk_level"] == tiny_model.bands.level(body["fraud_probability"]).value
+    assert len(body["top_features"]) == 3 and {f["feature"] for f in body["top_features"]} <= set(FEATURE_NAMES)
+
+
+def test_batch_keeps_order_and_uses_the_batch_as_history(client, tiny_model, sample):
+    rows = sample.iloc[:40].sample(frac=1, random_state=3)
+    response = client.post("/predict/raw/batch", json=as_payload(rows))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [p["trans_num"] for p in body] == rows["trans_num"].tolist()
+    expected = tiny_model.score(rows).probabilities
+    assert [p["fraud_probability"] for p in body] == pytest.approx(expected.tolist(), rel=1e-6)
+
+
+def test_batch_over_the_limit_is_413(client, sample):
+    response = client.post("/predict/raw/batch", json=as_payload(sample.iloc[:51]))
+    assert response.status_code == 413 and "50" in response.json()["detail"]
+    assert client.post("/predict/raw/batch", json=[]).json() == []
+
+
+def test_invalid_payload_names_the_field(client, sample):
+    row = as_payload(sample.iloc[[0]])[0]
+    bad = row | {"amt": "lots"}
+    response = client.post("/predict/raw", json=bad)
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "amt"]
+    missing = {k: v for k, v in row.items() if k != "cc_num"}
+    response = client.post("/predict/raw/batch", json=[row, missing])
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", 1, "cc_num"]
+
+
+def test_unknown_category_is_scored(client, sample):
+    row = as_payload(sample.iloc[[0]])[0] | {"category": "crypto_atm", "gender": "U"}
+    response = client.post("/predict/raw", json=row)
+    assert response.status_code == 200 and 0 <= response.json()["fraud_probability"] <= 1
+
+
+def test_bearer_token(tiny_model, sample):
+    row = as_payload(sample.iloc[[0]])[0]
+    with _client(tiny_model, api_token=SecretStr("s3cret")) as c:
+        assert c.post("/predict/raw", json=row).status_code == 401
+        assert c.post("/predict/raw", json=row, headers={"Authorization": "Bearer nope"}).status_code == 401
+        assert c.post("/predict/raw", json=row, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert c.get("/model/info").status_code == 401
+        assert c.get("/health").status_code == 200  # probes need no token
+
+
+def test_health_model_info_and_metrics(client, tiny_model, sample):
+    health = client.get("/health")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    info = client.get("/model/info").json()
+    assert info["model_version"] == tiny_model.version and info["features"] == list(FEATURE_NAMES)
+    assert info["risk_bands"]["MEDIUM"] == info["fraud_threshold"] and info["history_lookup"] is False
+    client.post("/predict/raw/batch", json=as_payload(sample.iloc[:7]))
+    metrics = client.get("/metrics").text
+    scored = sum(float(line.split()[-1]) for line in metrics.splitlines()
+                 if line.startswith("fraudlake_api_transactions_scored_total"))
+    assert scored == 7
+    assert 'fraudlake_api_request_seconds_count{endpoint="batch"} 1.0' in metrics
+
+
+def test_health_without_a_model_is_503(tmp_path):
+    with TestClient(create_app(ApiSettings(api_history_lookup=False), model_dir=tmp_path)) as c:
+        response = c.get("/health")
+        assert response.status_code == 503 and response.json()["model"]["ok"] is False
+        assert c.get("/model/info").status_code == 503

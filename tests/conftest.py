@@ -22,6 +22,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_RUN_DIR = REPO_ROOT / ".run" / "test"
+SAMPLE_CSV = REPO_ROOT / "data" / "fraudTrain_sample.csv"  # 5,039 real Kaggle rows, 22 fraud
 
 TEST_ENV = {
     "FRAUDLAKE_RUN_DIR": str(TEST_RUN_DIR),
@@ -36,6 +37,8 @@ TEST_ENV = {
     "MINIO_PORT": "19000",
     "MINIO_CONSOLE_PORT": "19001",
     "MINIO_ENDPOINT": "http://127.0.0.1:19000",
+    "API_PORT": "18000",
+    "API_URL": "http://127.0.0.1:18000",
     "SPARK_MASTER": "local[2]",
     "SPARK_DRIVER_MEMORY": "1g",
 }
@@ -58,7 +61,7 @@ def _start(names: set[str]) -> None:
     if not missing:
         return
     if not _started and all(state["pid"] is None for state in stack.status().values()):
-        for data in ("postgres", "kafka", "connect", "minio", "logs"):
+        for data in ("postgres", "kafka", "connect", "minio", "logs"):  # .env is kept
             shutil.rmtree(TEST_RUN_DIR / data, ignore_errors=True)
     fetch_all(cfg.get_path_settings())
     stack.up(missing)
@@ -83,8 +86,9 @@ def postgres_service() -> cfg.PostgresSettings:
 
 @pytest.fixture(scope="session")
 def full_stack() -> None:
-    """PostgreSQL, Kafka, Kafka Connect with the Debezium connector RUNNING, MinIO."""
-    _start({"postgres", "kafka", "connect", "minio"})
+    """Every component: PostgreSQL, Kafka, Kafka Connect with the Debezium connector
+    RUNNING, MinIO and the prediction API."""
+    _start({"postgres", "kafka", "connect", "minio", "api"})
 
 
 @pytest.fixture

@@ -48,6 +48,7 @@ def test_published_ports_default_to_the_settings_defaults(compose):
         "CONNECT_PORT": cfg.ConnectSettings.model_fields["connect_port"].default,
         "MINIO_PORT": cfg.MinioSettings.model_fields["minio_port"].default,
         "MINIO_CONSOLE_PORT": cfg.MinioSettings.model_fields["minio_console_port"].default,
+        "API_PORT": cfg.ApiSettings.model_fields["api_port"].default,
     }
     published = " ".join(port for service in compose["services"].values() for port in service.get("ports", []))
     for variable, default in defaults.items():
@@ -59,6 +60,12 @@ def test_connect_gets_every_variable_the_connector_file_refers_to(compose):
     environment = compose["services"]["connect"]["environment"]
     assert referenced and referenced <= set(environment)
     assert environment["CONNECT_CONFIG_PROVIDERS_ENV_CLASS"].endswith("EnvVarConfigProvider")
+
+
+def test_every_service_the_project_builds_has_its_dockerfile(compose):
+    for name, service in compose["services"].items():
+        if "build" in service:
+            assert (REPO_ROOT / service["build"]["dockerfile"]).is_file(), name
 
 
 def test_postgres_runs_with_logical_decoding_and_the_project_sql(compose):

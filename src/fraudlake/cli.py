@@ -82,7 +82,7 @@ def fetch() -> None:
 
 
 @main.command()
-@click.option("--only", help="Comma-separated components to start: postgres,kafka,connect,minio.")
+@click.option("--only", help="Comma-separated components to start: postgres,kafka,connect,minio,api.")
 @_stack_errors
 def up(only: str | None) -> None:
     """Start the local stack and wait until every component is healthy."""

@@ -9,8 +9,8 @@ from fraudlake.kaggle import read_kaggle_csv
 from fraudlake.model.io import FraudModel, load_model
 from fraudlake.model.training import train
 from fraudlake.producer.generator import generate
+from tests.conftest import SAMPLE_CSV as SAMPLE
 
-SAMPLE = "/work/shared/data/fraudTrain_sample.csv"
 
 
 @pytest.fixture(scope="session")

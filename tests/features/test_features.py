@@ -16,8 +16,8 @@ from fraudlake.features import (
 )
 from fraudlake.kaggle import read_kaggle_csv
 from fraudlake.producer.generator import generate
+from tests.conftest import SAMPLE_CSV as SAMPLE
 
-SAMPLE = "/work/shared/data/fraudTrain_sample.csv"
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from fraudlake.model.data import read_delta_transactions
 from fraudlake.model.io import ModelLoadError, load_model
 from fraudlake.model.training import chronological_split, data_hash
 from fraudlake.producer.generator import generate
+from tests.conftest import SAMPLE_CSV as SAMPLE
 
-SAMPLE = "/work/shared/data/fraudTrain_sample.csv"
 
 
 @pytest.fixture(scope="module")

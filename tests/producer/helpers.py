@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg
 
 from tests.conftest import REPO_ROOT
+from tests.conftest import SAMPLE_CSV as SAMPLE
 
-SAMPLE = Path("/work/shared/data/fraudTrain_sample.csv")
 FRAUDLAKE = REPO_ROOT / ".venv" / "bin" / "fraudlake"
 
 

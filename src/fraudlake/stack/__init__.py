@@ -1,4 +1,5 @@
-"""The local stack: PostgreSQL, Kafka, Kafka Connect + Debezium and MinIO as processes.
+"""The local stack: PostgreSQL, Kafka, Kafka Connect + Debezium, MinIO and the
+prediction API as processes.
 
 `up` starts what is not running, in dependency order, and waits for each to be
 healthy; it is harmless to run again. `down` stops in reverse order and keeps the
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from fraudlake import settings as cfg
+from fraudlake.stack.api import PredictionApi
 from fraudlake.stack.connect import KafkaConnect
 from fraudlake.stack.kafka import Kafka
 from fraudlake.stack.minio import Minio
@@ -40,6 +42,7 @@ def components() -> list[Component]:
         Kafka(paths, kafka),
         KafkaConnect(paths, cfg.get_connect_settings(), kafka, postgres),
         Minio(paths, cfg.get_minio_settings()),
+        PredictionApi(paths, cfg.get_api_settings()),
     ]
 
 

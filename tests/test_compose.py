@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from fraudlake import settings as cfg
+from fraudlake.envfile import ensure_env_file
 from fraudlake.stack.artifacts import REPO_ROOT
 from fraudlake.stack.connect import connector_file
 
@@ -24,13 +25,16 @@ def compose() -> dict:
 
 def test_docker_compose_config_accepts_the_file(tmp_path):
     # docker-compose (Debian's, installed by scripts/bootstrap.sh) validates and
-    # interpolates statically; no engine is needed.
-    env = tmp_path / ".env"
-    env.write_text((REPO_ROOT / ".env.example").read_text().replace("PASSWORD=\n", "PASSWORD=x-for-validation\n"))
+    # interpolates statically; no engine is needed. It runs in a scratch project with
+    # the `.env` a user would have made, since a fresh checkout has none.
+    ensure_env_file(tmp_path / ".env", REPO_ROOT / ".env.example")
+    shutil.copy(COMPOSE, tmp_path / "docker-compose.yml")
+    for folder in ("debezium", "services", "data"):
+        (tmp_path / folder).symlink_to(REPO_ROOT / folder)
     binary = shutil.which("docker-compose")
     assert binary, "docker-compose missing: scripts/bootstrap.sh installs it"
-    result = subprocess.run([binary, "--project-directory", str(REPO_ROOT), "--env-file", str(env),
-                             "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True)
+    result = subprocess.run([binary, "--project-directory", str(tmp_path), "-f", str(tmp_path / "docker-compose.yml"),
+                             "config", "-q"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 

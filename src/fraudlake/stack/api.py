@@ -6,7 +6,7 @@ import sys
 
 import httpx
 
-from fraudlake.settings import ApiSettings, PathSettings
+from fraudlake.settings import ApiSettings
 from fraudlake.stack.process import DaemonComponent
 
 
@@ -15,9 +15,7 @@ class PredictionApi(DaemonComponent):
     label = "prediction API"
     stop_timeout = 20.0
 
-    def __init__(self, paths: PathSettings, settings: ApiSettings):
-        super().__init__(paths)
-        self.settings = settings
+    settings: ApiSettings
 
     def ports(self) -> list[tuple[str, int]]:
         return [("API_PORT", self.settings.api_port)]

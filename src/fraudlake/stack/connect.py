@@ -91,8 +91,7 @@ class KafkaConnect(DaemonComponent):
 
     def __init__(self, paths: PathSettings, settings: ConnectSettings, kafka: KafkaSettings,
                  postgres: PostgresSettings):
-        super().__init__(paths)
-        self.settings = settings
+        super().__init__(paths, settings)
         self.kafka = kafka
         self.postgres = postgres
         self.home = (paths.fraudlake_run_dir / "connect").resolve()

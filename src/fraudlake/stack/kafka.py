@@ -54,9 +54,10 @@ class Kafka(DaemonComponent):
     name = "kafka"
     label = "Kafka"
 
+    settings: KafkaSettings
+
     def __init__(self, paths: PathSettings, settings: KafkaSettings):
-        super().__init__(paths)
-        self.settings = settings
+        super().__init__(paths, settings)
         self.home = (paths.fraudlake_run_dir / "kafka").resolve()
 
     def ports(self) -> list[tuple[str, int]]:

@@ -30,9 +30,10 @@ class Minio(DaemonComponent):
     label = "MinIO"
     stop_timeout = 30.0
 
+    settings: MinioSettings
+
     def __init__(self, paths: PathSettings, settings: MinioSettings):
-        super().__init__(paths)
-        self.settings = settings
+        super().__init__(paths, settings)
         self.data_dir = (paths.fraudlake_run_dir / "minio").resolve()
 
     def ports(self) -> list[tuple[str, int]]:

@@ -174,8 +174,9 @@ class DaemonComponent:
     label: str
     stop_timeout: float = 60.0
 
-    def __init__(self, paths):
+    def __init__(self, paths, settings):
         self.paths = paths
+        self.settings = settings
         self.daemon = Daemon(self.name, paths.fraudlake_run_dir.resolve(), paths.logs_dir.resolve())
 
     def ports(self) -> list[tuple[str, int]]:

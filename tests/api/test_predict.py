@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -48,6 +49,19 @@ def test_batch_keeps_order_and_uses_the_batch_as_history(client, tiny_model, sam
     assert [p["trans_num"] for p in body] == rows["trans_num"].tolist()
     expected = tiny_model.score(rows).probabilities
     assert [p["fraud_probability"] for p in body] == pytest.approx(expected.tolist(), rel=1e-6)
+
+
+def test_batch_explains_the_rows_judged_fraud_unless_asked_for_all(client, sample):
+    rows = pd.concat([sample[sample["is_fraud"] == 1].head(20), sample[sample["is_fraud"] == 0].head(20)])
+    flagged_only = client.post("/predict/raw/batch", json=as_payload(rows)).json()
+    assert any(p["is_fraud"] for p in flagged_only) and not all(p["is_fraud"] for p in flagged_only)
+    for prediction in flagged_only:
+        assert len(prediction["top_features"]) == (3 if prediction["is_fraud"] else 0)
+
+    explained = client.post("/predict/raw/batch", params={"explain": "all"}, json=as_payload(rows)).json()
+    assert all(len(p["top_features"]) == 3 for p in explained)
+    assert [p["fraud_probability"] for p in explained] == [p["fraud_probability"] for p in flagged_only]
+    assert client.post("/predict/raw/batch", params={"explain": "some"}, json=as_payload(rows)).status_code == 422
 
 
 def test_batch_over_the_limit_is_413(client, sample):

@@ -100,14 +100,25 @@ class FraudModel:
             for row_names, row_values, row_contributions in zip(names, picked_values, picked_contributions)
         ]
 
-    def score(self, transactions: pd.DataFrame, history: pd.DataFrame | None = None) -> Scores:
+    def score(self, transactions: pd.DataFrame, history: pd.DataFrame | None = None,
+              explain_all: bool = True) -> Scores:
+        """Probabilities, labels and levels; top features for every row, or (explain_all
+        false) only for the rows judged fraud, the others getting an empty list."""
         matrix = feature_matrix(build_features(transactions, history))
         probabilities = self._predict(matrix)
+        is_fraud = probabilities >= self.bands.fraud_threshold
+        if explain_all:
+            top_features = self._top_features(matrix)
+        else:
+            top_features = [[] for _ in range(len(matrix))]
+            flagged = np.flatnonzero(is_fraud)
+            for row, explanation in zip(flagged, self._top_features(matrix[flagged]) if len(flagged) else []):
+                top_features[row] = explanation
         return Scores(
             probabilities=probabilities,
-            is_fraud=probabilities >= self.bands.fraud_threshold,
+            is_fraud=is_fraud,
             risk_levels=self.bands.levels(probabilities),
-            top_features=self._top_features(matrix),
+            top_features=top_features,
         )
 
 

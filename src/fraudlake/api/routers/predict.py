@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import numpy as np
 import orjson
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -23,14 +25,14 @@ router = APIRouter(tags=["predict"], dependencies=[Authenticated])
 
 
 def _score(transactions: list[RawTransaction], model: FraudModel, history: HistoryRepository | None,
-           metrics: ApiMetrics, endpoint: str) -> list[dict]:
+           metrics: ApiMetrics, endpoint: str, explain_all: bool = True) -> list[dict]:
     with metrics.request_seconds.labels(endpoint).time():
-        frame = pd.DataFrame({name: [getattr(t, name) for t in transactions] for name in INPUT_COLUMNS})
+        frame = pd.DataFrame.from_records([t.__dict__ for t in transactions], columns=list(INPUT_COLUMNS))
         past = None
         if history is not None:
             with metrics.history_seconds.time():
                 past = history.fetch(frame)
-        scores = model.score(frame, past)
+        scores = model.score(frame, past, explain_all=explain_all)
         predictions = [
             {"trans_num": trans_num, "fraud_probability": probability, "is_fraud": is_fraud, "risk_level": level,
              "model_version": model.version, "top_features": top}
@@ -58,6 +60,8 @@ def predict_raw(transaction: RawTransaction, model: ModelDep, history: HistoryDe
 
 
 _BATCH = TypeAdapter(list[RawTransaction])
+ExplainQuery = Annotated[Literal["flagged", "all"], Query(
+    description="`flagged`: top features only for transactions judged fraud; `all`: for every one.")]
 
 
 # The batch body is validated straight from its bytes: pydantic's JSON parser is
@@ -66,20 +70,25 @@ _BATCH = TypeAdapter(list[RawTransaction])
 @router.post("/predict/raw/batch", response_model=list[Prediction], openapi_extra={"requestBody": {
     "required": True, "content": {"application/json": {"schema": {"type": "array", "items": RawTransaction.model_json_schema()}}}}})
 async def predict_raw_batch(request: Request, model: ModelDep, history: HistoryDep, metrics: MetricsDep,
-                            settings: SettingsDep) -> Response:
-    """Score a list of raw transactions; the answer is in the same order."""
+                            settings: SettingsDep, explain: ExplainQuery = "flagged") -> Response:
+    """Score a list of raw transactions; the answer is in the same order.
+
+    `top_features` is filled for the transactions judged fraud (what alerts show) and
+    empty for the others, unless `?explain=all`: explaining every row costs more than
+    scoring it.
+    """
     try:
         transactions = _BATCH.validate_json(await request.body())
     except ValidationError as exc:
         raise RequestValidationError([error | {"loc": ("body", *error["loc"])} for error in exc.errors()]) from exc
-    return await run_in_threadpool(_score_batch, transactions, model, history, metrics, settings)
+    return await run_in_threadpool(_score_batch, transactions, model, history, metrics, settings, explain == "all")
 
 
 def _score_batch(transactions: list[RawTransaction], model: FraudModel, history: HistoryRepository | None,
-                 metrics: ApiMetrics, settings: ApiSettings) -> Response:
+                 metrics: ApiMetrics, settings: ApiSettings, explain_all: bool) -> Response:
     if len(transactions) > settings.api_batch_limit:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
                             f"{len(transactions)} transactions; at most {settings.api_batch_limit} per request (API_BATCH_LIMIT)")
     if not transactions:
         return _json([])
-    return _json(_score(transactions, model, history, metrics, "batch"))
+    return _json(_score(transactions, model, history, metrics, "batch", explain_all))

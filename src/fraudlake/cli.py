@@ -45,7 +45,7 @@ def _prepare_env() -> None:
     """Make `.env` (with generated secrets) on first use, then read settings afresh."""
     from fraudlake.stack.artifacts import REPO_ROOT
 
-    env_path = Path(cfg._env_file())
+    env_path = Path(cfg.env_file_path())
     if ensure_env_file(env_path, REPO_ROOT / ".env.example"):
         console.print(f"created {env_path} with generated passwords (edit it to change any setting)")
     cfg.reset_settings()

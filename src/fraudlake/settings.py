@@ -19,7 +19,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-def _env_file() -> str:
+def env_file_path() -> str:
+    """The settings file: FRAUDLAKE_ENV_FILE, else `.env` in the working directory."""
     return os.environ.get("FRAUDLAKE_ENV_FILE", ".env")
 
 
@@ -28,7 +29,7 @@ class _Base(BaseSettings):
     model_config = SettingsConfigDict(env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     def __init__(self, **values):  # env file chosen at construction time, so tests can move it
-        super().__init__(_env_file=_env_file(), **values)
+        super().__init__(_env_file=env_file_path(), **values)
 
 
 class PathSettings(_Base):

@@ -25,6 +25,17 @@ def _report(counts, elapsed: float | None = None) -> None:
     click.echo(line)
 
 
+def _open_kaggle_file(path: Path):
+    """The file with its header checked; a wrong header exits 2 with what differs."""
+    from fraudlake.producer.records import KaggleFile
+
+    try:
+        return KaggleFile(path)
+    except KaggleFormatError as exc:
+        console.print(f"[red]refused:[/red] {exc}", highlight=False)
+        sys.exit(2)
+
+
 @click.group()
 def producer() -> None:
     """Load, stream or generate transactions in the Kaggle fraudTrain.csv format."""
@@ -40,12 +51,8 @@ def load(csv_path: Path, offset: int, limit: int | None, progress: bool) -> None
     """Bulk-load a file with COPY; rows already present are skipped, bad rows quarantined."""
     from fraudlake.producer.load import load_file
 
-    try:
-        counts = load_file(_conninfo(), csv_path, offset=offset, limit=limit, progress=progress)
-    except KaggleFormatError as exc:
-        console.print(f"[red]refused:[/red] {exc}", highlight=False)
-        sys.exit(2)
-    _report(counts)
+    _open_kaggle_file(csv_path)  # refuse a wrong header before anything is loaded
+    _report(load_file(_conninfo(), csv_path, offset=offset, limit=limit, progress=progress))
 
 
 @producer.command()
@@ -63,7 +70,6 @@ def load(csv_path: Path, offset: int, limit: int | None, progress: bool) -> None
 def stream(csv_path: Path | None, generated: bool, seed: int | None, tps: float | None, duration: float | None,
            max_rows: int | None, offset: int, limit: int | None, keep_times: bool, progress: bool) -> None:
     """Insert rows at a steady rate in small transactions; Ctrl-C stops with a summary."""
-    from fraudlake.producer.records import KaggleFile
     from fraudlake.producer.stream import LOOKUP_ROWS, Pace, generated_chunks, stream_rows
 
     if (csv_path is None) == (not generated):
@@ -75,11 +81,7 @@ def stream(csv_path: Path | None, generated: bool, seed: int | None, tps: float 
         seed = settings.producer_generate_seed if seed is None else seed
         chunks, source = generated_chunks(seed), f"generate:seed={seed}"
     else:
-        try:
-            file = KaggleFile(csv_path)
-        except KaggleFormatError as exc:
-            console.print(f"[red]refused:[/red] {exc}", highlight=False)
-            sys.exit(2)
+        file = _open_kaggle_file(csv_path)
         chunks, source = file.chunks(LOOKUP_ROWS, offset, limit), file.source
     pace = Pace(tps or settings.producer_stream_tps, settings.producer_stream_commits_per_second, duration, max_rows)
     counts, elapsed = stream_rows(_conninfo(), chunks, source, pace, keep_times=keep_times, progress=progress)

@@ -10,7 +10,7 @@ from .payloads import as_payload
 from fraudlake.api import create_app
 from fraudlake.api.deps import get_model
 from fraudlake.api.history import HistoryRepository, HistoryUnavailable
-from fraudlake.features import build_features
+from fraudlake.features import HISTORY_WINDOW, build_features
 from fraudlake.producer.generator import generate
 from fraudlake.schema import COLUMN_NAMES
 from fraudlake.settings import ApiSettings
@@ -43,12 +43,29 @@ def repository(postgres_service):
     repo.close()
 
 
-def test_lookup_gives_the_training_features(stored, repository):
+def _window_rows(stored: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
+    """What the lookup must return: each batch card's rows from HISTORY_WINDOW before its
+    earliest batch transaction to before its latest, other than the batch's own."""
+    bounds = batch.groupby("cc_num")["trans_date_trans_time"].agg(["min", "max"])
+    rows = stored[~stored["trans_num"].isin(batch["trans_num"])].join(bounds, on="cc_num", how="inner")
+    inside = (rows["trans_date_trans_time"] >= rows["min"] - HISTORY_WINDOW) & (rows["trans_date_trans_time"] < rows["max"])
+    return rows.loc[inside, ["cc_num", "trans_date_trans_time", "amt"]]
+
+
+def _sorted(rows) -> pd.DataFrame:
+    frame = pd.DataFrame({name: rows[name] for name in ("cc_num", "trans_date_trans_time", "amt")})
+    frame["trans_date_trans_time"] = frame["trans_date_trans_time"].astype("datetime64[s]")
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def test_lookup_gives_the_window_and_the_training_features(stored, repository):
     training = build_features(stored)
     # The job scores rows already committed; the batch is the latest 300 of them.
     batch = stored.iloc[-300:]
     history = repository.fetch(batch)
-    assert len(history) > 300  # earlier rows came from the database, not only the batch
+    expected = _window_rows(stored, batch)
+    assert len(expected) > 300  # earlier rows come from the database, and the batch's own do not
+    pd.testing.assert_frame_equal(_sorted(history), _sorted(expected))
     pd.testing.assert_frame_equal(build_features(batch, history), training.loc[batch.index])
 
 
@@ -57,7 +74,7 @@ def test_lookup_of_rows_not_yet_committed(stored, repository, db):
     batch = stored.iloc[-50:]
     db.execute("DELETE FROM transactions WHERE trans_num = ANY(%s)", (batch["trans_num"].tolist(),))
     history = repository.fetch(batch)
-    assert not history["trans_num"].isin(batch["trans_num"]).any()
+    pd.testing.assert_frame_equal(_sorted(history), _sorted(_window_rows(stored, batch)))
     pd.testing.assert_frame_equal(build_features(batch, history), build_features(stored).loc[batch.index])
 
 

@@ -10,7 +10,8 @@ from pydantic import SecretStr
 from .payloads import as_payload
 from fraudlake.api import create_app
 from fraudlake.api.deps import get_history, get_model
-from fraudlake.features import FEATURE_NAMES
+from fraudlake.api.schemas import RawTransaction
+from fraudlake.features import FEATURE_NAMES, INPUT_COLUMNS
 from fraudlake.settings import ApiSettings
 
 
@@ -115,3 +116,32 @@ def test_health_without_a_model_is_503(tmp_path):
         response = c.get("/health")
         assert response.status_code == 503 and response.json()["model"]["ok"] is False
         assert c.get("/model/info").status_code == 503
+
+
+def test_request_schema_carries_exactly_the_feature_inputs():
+    # The struct the API decodes and the columns the features read are kept in step.
+    assert set(RawTransaction.__struct_fields__) == set(INPUT_COLUMNS)
+    schema = create_app(ApiSettings(api_history_lookup=False)).openapi()
+    body = schema["paths"]["/predict/raw/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["type"] == "array" and set(body["items"]["required"]) == set(INPUT_COLUMNS)
+    assert schema["paths"]["/predict/raw"]["post"]["requestBody"]["required"] is True
+
+
+def test_malformed_or_misshapen_bodies_are_422(client, sample):
+    response = client.post("/predict/raw", content=b'{"trans_num": "x",', headers={"content-type": "application/json"})
+    assert response.status_code == 422 and response.json()["detail"][0]["type"] == "json_invalid"
+    row = as_payload(sample.iloc[[0]])[0]
+    assert client.post("/predict/raw", json=[row]).status_code == 422  # a list where one object belongs
+    assert client.post("/predict/raw/batch", json=row).status_code == 422  # and the other way round
+    response = client.post("/predict/raw", json=row | {"lat": 91.0})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "lat"]
+    assert "<= 90" in response.json()["detail"][0]["msg"]
+
+
+def test_time_zone_is_ignored_and_extra_fields_too(client, sample):
+    row = as_payload(sample.iloc[[3]])[0]
+    plain = client.post("/predict/raw", json=row).json()
+    zoned = client.post("/predict/raw", json=row | {
+        "trans_date_trans_time": row["trans_date_trans_time"].replace(" ", "T") + "+05:00",
+        "merchant": 17, "something_else": [1, 2]}).json()
+    assert zoned == plain

@@ -10,8 +10,10 @@ from fraudlake.features import (
     CATEGORIES,
     FEATURE_NAMES,
     HISTORY_COLUMNS,
+    INPUT_COLUMNS,
     FeatureInputError,
     build_features,
+    compute_features,
     haversine_km,
 )
 from fraudlake.kaggle import read_kaggle_csv
@@ -123,3 +125,18 @@ def test_serving_path_equals_training_path(generated):
 def test_batch_is_order_independent(sample):
     shuffled = sample.sample(frac=1, random_state=5)
     pd.testing.assert_frame_equal(build_features(shuffled).sort_index(), build_features(sample))
+
+
+def test_columns_as_plain_arrays_and_history_without_ids(generated):
+    """What the API passes: a dict of numpy arrays (times as datetime64[s]) and history
+    rows that leave out `trans_num` because the query already excluded the batch."""
+    ordered = generated.sort_values("trans_date_trans_time").reset_index(drop=True)
+    batch = ordered.iloc[-300:]
+    earlier = ordered.iloc[:-300]
+    earlier = earlier[earlier["cc_num"].isin(batch["cc_num"])]
+    columns = {name: batch[name].to_numpy() for name in INPUT_COLUMNS}
+    columns["trans_date_trans_time"] = columns["trans_date_trans_time"].astype("datetime64[s]")
+    history = {name: earlier[name].to_numpy() for name in ("cc_num", "trans_date_trans_time", "amt")}
+    served = pd.DataFrame(compute_features(columns, history), index=batch.index)
+    pd.testing.assert_frame_equal(served, build_features(ordered).loc[batch.index])
+    assert (served["txn_count_7d"] > 0).mean() > 0.5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -33,6 +34,9 @@ def create_app(settings: ApiSettings | None = None, model_dir: Path | None = Non
         app.state.history = HistoryRepository(get_postgres_settings(), settings) if settings.api_history_lookup else None
         if app.state.history:
             app.state.history.open()
+        # What is loaded by now (libraries, the model) lives as long as the process.
+        # Freezing it spares every full garbage collection from walking it again.
+        gc.freeze()
         yield
         if app.state.history:
             app.state.history.close()

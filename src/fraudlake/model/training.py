@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from fraudlake.features import FEATURE_NAMES, FEATURES, HISTORY_WINDOW, build_features
+from fraudlake.features import FEATURE_NAMES, FEATURES, HISTORY_WINDOW, compute_features, feature_matrix
 from fraudlake.model.io import save_model
 from fraudlake.model.report import Report, evaluate, write_report
 from fraudlake.risk import choose_bands
@@ -81,7 +81,7 @@ def train(transactions: pd.DataFrame, out_dir: Path, source: str, validation_fra
           rounds: int = ROUNDS, threads: int = 0) -> tuple[dict, Report]:
     """Train, choose the bands on the later period, write model + metadata + report to out_dir."""
     transactions = transactions.sort_values("trans_date_trans_time", kind="stable").reset_index(drop=True)
-    features = build_features(transactions)
+    features = feature_matrix(compute_features(transactions))
     labels = transactions["is_fraud"].to_numpy(dtype=np.int8)
     times = transactions["trans_date_trans_time"]
     split = chronological_split(times, validation_fraction)
@@ -90,7 +90,7 @@ def train(transactions: pd.DataFrame, out_dir: Path, source: str, validation_fra
             raise TrainingDataError(f"the {name} period ({mask.sum()} rows) needs both fraud and non-fraud rows")
 
     def matrix(mask):
-        return xgb.DMatrix(features.loc[mask, list(FEATURE_NAMES)].to_numpy(dtype=np.float32), label=labels[mask],
+        return xgb.DMatrix(features[mask], label=labels[mask],
                            feature_names=list(FEATURE_NAMES), feature_types=list(FEATURES.values()),
                            enable_categorical=True, missing=np.nan)
 

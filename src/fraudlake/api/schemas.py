@@ -56,22 +56,23 @@ _PATH_PART = re.compile(r"\[(\d+)\]|\.([^.\[]+)")
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 
-def decode_transaction(body: bytes) -> dict[str, np.ndarray]:
+def decode_transaction(body: bytes) -> dict[str, list | np.ndarray]:
     """One JSON object as columns of one row; `RequestValidationError` when invalid."""
     return to_columns([_decode(_ONE, body)])
 
 
-def decode_transactions(body: bytes) -> dict[str, np.ndarray]:
+def decode_transactions(body: bytes) -> dict[str, list | np.ndarray]:
     """A JSON array of transactions as columns; `RequestValidationError` when invalid."""
     return to_columns(_decode(_MANY, body))
 
 
-def to_columns(transactions: list[RawTransaction]) -> dict[str, np.ndarray]:
-    """The `INPUT_COLUMNS` of the transactions, one numpy array each."""
+def to_columns(transactions: list[RawTransaction]) -> dict[str, list | np.ndarray]:
+    """The `INPUT_COLUMNS` of the transactions: the ids, card numbers and dates as
+    numpy arrays, the other columns as the lists the features read them from."""
     count = len(transactions)
     columns = {name: [getattr(t, name) for t in transactions] for name in INPUT_COLUMNS}
     times = columns["trans_date_trans_time"]
-    # Epoch seconds from the wall-clock fields, which also drops any time zone: History
+    # Epoch seconds from the wall-clock fields, which also drops any time zone: history
     # in PostgreSQL is wall-clock time without zone, as in the Kaggle file. numpy's
     # own conversion of datetime objects is five times slower.
     seconds = np.fromiter(

@@ -9,8 +9,11 @@ where the last run stopped instead of replaying it.
 from __future__ import annotations
 
 import io
+import signal
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import count as counter
@@ -113,9 +116,10 @@ def stream_rows(
     ):
         writer = TransactionWriter(conn, source)
         feed = _Feed(conn, chunks)
-        try:
+        with _ctrl_c_requests_stop() as stop:
             for tick in counter(1):
-                time.sleep(max(0.0, start + tick / pace.commits_per_second - time.monotonic()))
+                if stop.wait(max(0.0, start + tick / pace.commits_per_second - time.monotonic())):
+                    break
                 elapsed = time.monotonic() - start
                 if pace.duration_s is not None:
                     elapsed = min(elapsed, pace.duration_s)
@@ -125,11 +129,25 @@ def stream_rows(
                 done.skipped += skipped
                 counts += done
                 bar.update(done.loaded + done.quarantined)
-                if _finished(pace, counts, feed, elapsed):
+                if stop.is_set() or _finished(pace, counts, feed, elapsed):
                     break
-        except KeyboardInterrupt:
-            pass  # Ctrl-C ends the stream; what was committed is counted and reported
     return counts, time.monotonic() - start
+
+
+@contextmanager
+def _ctrl_c_requests_stop() -> Iterator[threading.Event]:
+    """Ctrl-C sets the event instead of raising KeyboardInterrupt, so the stream stops
+    between commits: an interrupt raised inside a commit could leave the connection
+    mid-transaction and the row counts short of what was committed."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signal handlers belong to the main thread; the caller stops us there
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _streamed(counts: Counts) -> int:

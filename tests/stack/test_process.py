@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import socket
+import uuid
 
 import pytest
 
@@ -43,3 +45,14 @@ def test_a_component_that_never_gets_healthy_times_out_with_its_log(tmp_path):
     finally:
         daemon.terminate(timeout=5)
     assert daemon.pid() is None
+
+
+def test_kafka_cluster_ids_never_start_with_a_dash(monkeypatch):
+    # An id starting with "-" is taken for an option by kafka-storage format.
+    from fraudlake.stack import kafka
+
+    dashed, plain = uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=b"\x01" * 16)
+    assert base64.urlsafe_b64encode(dashed.bytes).startswith(b"-")
+    ids = iter([dashed, plain])
+    monkeypatch.setattr(kafka.uuid, "uuid4", lambda: next(ids))
+    assert kafka._cluster_id() == base64.urlsafe_b64encode(plain.bytes).decode().rstrip("=")

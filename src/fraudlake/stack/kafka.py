@@ -138,5 +138,10 @@ class Kafka(DaemonComponent):
 
 
 def _cluster_id() -> str:
-    # Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding.
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """16 random bytes in URL-safe base64 without padding, as Kafka's own Uuid.randomUuid
+    makes them: never starting with "-", which the storage tool would take for an option
+    (one id in 64 did, failing `format` at random)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id

@@ -9,14 +9,13 @@ is refused instead of silently scoring columns in the wrong order.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import xgboost as xgb
 
 from fraudlake.features import FEATURE_NAMES, FEATURES, Columns, compute_features, feature_matrix
@@ -80,9 +79,6 @@ class FraudModel:
         booster, _ = self._booster_for(len(matrix))
         return booster.inplace_predict(matrix, missing=np.nan)
 
-    def top_features(self, features: Columns, count: int = 3) -> list[list[dict]]:
-        return self._top_features(feature_matrix(features), count)
-
     def _top_features(self, matrix: np.ndarray, count: int = 3) -> list[list[dict]]:
         """The features that pushed each score up most, with their log-odds contribution.
 
@@ -92,9 +88,7 @@ class FraudModel:
         booster, threads = self._booster_for(len(matrix))
         # nthread: by default building the DMatrix wakes every core, which for one row
         # costs more than the building.
-        dmatrix = xgb.DMatrix(matrix, feature_names=list(FEATURE_NAMES), feature_types=list(FEATURES.values()),
-                              enable_categorical=True, missing=np.nan, nthread=threads)
-        contributions = booster.predict(dmatrix, pred_contribs=True, approx_contribs=True)[:, :-1]
+        contributions = booster.predict(feature_dmatrix(matrix, nthread=threads), pred_contribs=True, approx_contribs=True)[:, :-1]
         order = np.argsort(-contributions, axis=1)[:, :count]
         # Select, round and convert whole arrays at once: per-element float()/round()
         # calls cost more than the attributions themselves on a 1,000-row batch.
@@ -128,6 +122,12 @@ class FraudModel:
             risk_levels=self.bands.levels(probabilities),
             top_features=top_features,
         )
+
+
+def feature_dmatrix(matrix: np.ndarray, label: np.ndarray | None = None, nthread: int | None = None) -> xgb.DMatrix:
+    """A `feature_matrix` as XGBoost's DMatrix, with the feature names and types."""
+    return xgb.DMatrix(matrix, label=label, feature_names=list(FEATURE_NAMES), feature_types=list(FEATURES.values()),
+                       enable_categorical=True, missing=np.nan, nthread=nthread)
 
 
 def model_version(model_json: bytes) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 import xgboost as xgb
 
 from fraudlake.features import FEATURE_NAMES, FEATURES, HISTORY_WINDOW, compute_features, feature_matrix
-from fraudlake.model.io import save_model
+from fraudlake.model.io import feature_dmatrix, save_model
 from fraudlake.model.report import Report, evaluate, write_report
 from fraudlake.risk import choose_bands
 from fraudlake.schema import COLUMN_NAMES, TRANSACTION_COLUMNS, ColumnType
@@ -90,9 +90,7 @@ def train(transactions: pd.DataFrame, out_dir: Path, source: str, validation_fra
             raise TrainingDataError(f"the {name} period ({mask.sum()} rows) needs both fraud and non-fraud rows")
 
     def matrix(mask):
-        return xgb.DMatrix(features[mask], label=labels[mask],
-                           feature_names=list(FEATURE_NAMES), feature_types=list(FEATURES.values()),
-                           enable_categorical=True, missing=np.nan)
+        return feature_dmatrix(features[mask], label=labels[mask])
 
     params = PARAMS | {"nthread": threads}
     booster = xgb.train(params, matrix(split.train), num_boost_round=rounds)

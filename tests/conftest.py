@@ -41,6 +41,13 @@ TEST_ENV = {
     "API_URL": "http://127.0.0.1:18000",
     "SPARK_MASTER": "local[2]",
     "SPARK_DRIVER_MEMORY": "1g",
+    "LAKEHOUSE_UI_PORT": "14040",
+    "PREDICTION_UI_PORT": "14041",
+    # Shorter waits than a deployment needs, so the job tests see results sooner.
+    "SILVER_TRIGGER_SECONDS": "2",
+    "JOB_RESTART_SECONDS": "3",
+    "PREDICTION_EXPORT_SECONDS": "2",
+    "PREDICTION_RETRY_MAX_SECONDS": "2",
 }
 os.environ.update(TEST_ENV)
 
@@ -89,6 +96,18 @@ def full_stack() -> None:
     """Every component: PostgreSQL, Kafka, Kafka Connect with the Debezium connector
     RUNNING, MinIO and the prediction API."""
     _start({"postgres", "kafka", "connect", "minio", "api"})
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession for the tests in this process (the jobs run their own)."""
+    from fraudlake.spark import build_spark_session
+    from fraudlake.stack.artifacts import fetch_all
+
+    fetch_all(cfg.get_path_settings())
+    session = build_spark_session("fraudlake-tests", {"spark.ui.enabled": "false"})
+    yield session
+    session.stop()
 
 
 @pytest.fixture

@@ -62,3 +62,18 @@ def test_a_tombstone_is_none():
 def test_a_message_that_is_not_a_change_event_is_a_clear_error(value):
     with pytest.raises(CdcDecodeError, match="not a Debezium change event"):
         decode_event(None, value)
+
+
+@pytest.mark.parametrize(("after", "reason"), [
+    ({**AFTER, "amt": "ten"}, "column amt: 'ten' is not decimal-string"),
+    ({**AFTER, "dob": "yesterday"}, "column dob: 'yesterday' is not days-since-epoch"),
+    ("not an object", "a row image must be an object"),
+])
+def test_a_value_that_does_not_decode_is_a_clear_error_naming_the_column(after, reason):
+    with pytest.raises(CdcDecodeError, match=reason):
+        decode_event(None, envelope("c", after=after))
+
+
+def test_a_key_that_is_not_json_is_a_clear_error():
+    with pytest.raises(CdcDecodeError, match="key is not a JSON object"):
+        decode_event(b"not json", envelope("d", before={"amt": "1.00"}))

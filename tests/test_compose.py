@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tomllib
+import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
@@ -16,11 +18,43 @@ from fraudlake.stack.artifacts import REPO_ROOT
 from fraudlake.stack.connect import connector_file
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
+SPARK_DOCKERFILE = REPO_ROOT / "services" / "spark" / "Dockerfile"
+
+_LAKEHOUSE_SETTINGS = (cfg.PathSettings, cfg.PostgresSettings, cfg.KafkaSettings, cfg.MinioSettings,
+                       cfg.SparkSettings, cfg.StreamingSettings)
+# compose service -> (entry point, the settings classes the job reads, its Spark UI port setting)
+SPARK_JOBS = {
+    "lakehouse-job": ("spark/app/streaming_job.py", _LAKEHOUSE_SETTINGS, "lakehouse_ui_port"),
+    "prediction-job": ("spark/app/realtime_prediction_job.py",
+                       (*_LAKEHOUSE_SETTINGS, cfg.AlertSettings, cfg.ModelSettings, cfg.ApiSettings),
+                       "prediction_ui_port"),
+}
+# Where the prediction API listens: only its own container needs that.
+LISTEN_ADDRESSES = {"api_host"}
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return yaml.safe_load(COMPOSE.read_text())
+
+
+def _pom_version(name: str) -> str:
+    namespace = {"m": "http://maven.apache.org/POM/4.0.0"}
+    return ET.parse(REPO_ROOT / "jvm" / "pom.xml").getroot().find(f"m:properties/m:{name}", namespace).text
+
+
+def _pyproject_pin(package: str) -> str:
+    dependencies = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (pin,) = [dep.split("==")[1] for dep in dependencies if dep.startswith(f"{package}==")]
+    return pin
+
+
+def _option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def _host(address: str) -> str:
+    return re.match(r"(?:\w+://)?([\w.-]+)", address).group(1)
 
 
 def test_docker_compose_config_accepts_the_file(tmp_path):
@@ -53,6 +87,8 @@ def test_published_ports_default_to_the_settings_defaults(compose):
         "MINIO_PORT": cfg.MinioSettings.model_fields["minio_port"].default,
         "MINIO_CONSOLE_PORT": cfg.MinioSettings.model_fields["minio_console_port"].default,
         "API_PORT": cfg.ApiSettings.model_fields["api_port"].default,
+        "LAKEHOUSE_UI_PORT": cfg.StreamingSettings.model_fields["lakehouse_ui_port"].default,
+        "PREDICTION_UI_PORT": cfg.StreamingSettings.model_fields["prediction_ui_port"].default,
     }
     published = " ".join(port for service in compose["services"].values() for port in service.get("ports", []))
     for variable, default in defaults.items():
@@ -77,3 +113,81 @@ def test_postgres_runs_with_logical_decoding_and_the_project_sql(compose):
     assert "wal_level=logical" in postgres["command"]
     mounted = " ".join(postgres["volumes"])
     assert "./debezium/postgres:/fraudlake-sql" in mounted and "docker-entrypoint-initdb.d" in mounted
+
+
+def test_spark_and_kafka_run_the_versions_the_pom_pins(compose):
+    assert _pyproject_pin("pyspark") == _pom_version("spark.version")
+    assert _pyproject_pin("delta-spark") == _pom_version("delta.version")
+    images = {"apache/kafka": _pom_version("kafka.version"), "quay.io/debezium/connect": _pom_version("debezium.version")}
+    for name, service in compose["services"].items():
+        repository, _, tag = service.get("image", "").partition(":")
+        if repository in images:
+            assert tag == images[repository], f"{name} runs {service['image']}"
+
+
+def test_the_spark_image_takes_pyspark_from_the_project_and_the_jars_from_the_pom():
+    dockerfile = SPARK_DOCKERFILE.read_text()
+    # pyspark comes with `pip install .` (pinned in pyproject.toml), never pinned twice.
+    assert "pip install ." in dockerfile and not re.search(r"pyspark\s*[=<>~]", dockerfile)
+    assert "fraudlake fetch --only spark" in dockerfile
+    assert re.search(r"^FROM python:3\.11-slim-bookworm$", dockerfile, re.M)
+
+
+def test_the_jobs_find_the_jars_where_the_image_put_them(compose):
+    # .env names the host's cache directory and would win over the image's ENV.
+    (cache_dir,) = re.findall(r"^ENV FRAUDLAKE_CACHE_DIR=(\S+)$", SPARK_DOCKERFILE.read_text(), re.M)
+    for name in SPARK_JOBS:
+        assert compose["services"][name]["environment"]["FRAUDLAKE_CACHE_DIR"] == cache_dir, name
+
+
+def test_the_worker_and_the_jobs_use_the_master_the_master_runs(compose):
+    services = compose["services"]
+    master_command = services["spark-master"]["command"]
+    assert master_command[1] == "org.apache.spark.deploy.master.Master"
+    master_url = f"spark://{_option(master_command, '--host')}:{_option(master_command, '--port')}"
+    assert _option(master_command, "--host") == "spark-master"
+    worker_command = services["spark-worker"]["command"]
+    assert worker_command[1] == "org.apache.spark.deploy.worker.Worker" and worker_command[-1] == master_url
+    for name, (entry_point, _, _) in SPARK_JOBS.items():
+        job = services[name]
+        assert job["command"] == ["python", entry_point] and (REPO_ROOT / entry_point).is_file(), name
+        assert job["environment"]["SPARK_MASTER"] == master_url, name
+        # Executors connect back to the driver by this name.
+        assert job["environment"]["SPARK_DRIVER_HOST"] == name
+        assert job["depends_on"]["spark-worker"]["condition"] == "service_healthy"
+        assert job["restart"] == "unless-stopped"
+    assert services["prediction-job"]["depends_on"]["prediction-api"]["condition"] == "service_healthy"
+
+
+def test_the_jobs_get_every_setting_they_read_and_no_loopback_address(compose, tmp_path):
+    ensure_env_file(tmp_path / ".env", REPO_ROOT / ".env.example")
+    env_file = {line.split("=", 1)[0] for line in (tmp_path / ".env").read_text().splitlines()
+                if "=" in line and not line.startswith("#")}
+    services = compose["services"]
+    for name, (_, classes, _) in SPARK_JOBS.items():
+        job = services[name]
+        assert job["env_file"] == ".env", name
+        environment = job["environment"]
+        for cls in classes:
+            for field_name, field in cls.model_fields.items():
+                variable = field_name.upper()
+                assert variable in environment or variable in env_file, f"{name} lacks {variable}"
+                local = isinstance(field.default, str) and re.search(r"127\.0\.0\.1|localhost|^local\[", field.default)
+                if local and field_name not in LISTEN_ADDRESSES:
+                    # .env holds the local stack's address; in compose, the service's name.
+                    assert _host(environment.get(variable, field.default)) in services, f"{name}: {variable}"
+    api_port = services["prediction-api"]["environment"]["API_PORT"]
+    assert services["prediction-job"]["environment"]["API_URL"] == f"http://prediction-api:{api_port}"
+
+
+def test_spark_health_checks_ask_the_ui_each_service_runs(compose):
+    services = compose["services"]
+    for name in ("spark-master", "spark-worker"):
+        port = _option(services[name]["command"], "--webui-port")
+        assert f"http://127.0.0.1:{port}/json/" in " ".join(services[name]["healthcheck"]["test"]), name
+        assert any(str(mapping).endswith(f":{port}") for mapping in services[name]["ports"]), name
+    for name, (_, _, port_field) in SPARK_JOBS.items():
+        default = cfg.StreamingSettings.model_fields[port_field].default
+        # $$: the job's container expands it, so the check follows what the job read from .env.
+        check = f"http://127.0.0.1:$${{{port_field.upper()}:-{default}}}/"
+        assert check in " ".join(services[name]["healthcheck"]["test"]), name

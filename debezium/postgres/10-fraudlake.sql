@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS transactions_quarantine (
     UNIQUE (source, line_number)
 );
 
--- One prediction per transaction, written idempotently (ON CONFLICT DO NOTHING).
+-- One prediction per transaction, written idempotently (ON CONFLICT DO NOTHING) by
+-- the prediction job, which is its only writer.
 CREATE TABLE IF NOT EXISTS fraud_predictions (
     trans_num              text             PRIMARY KEY,
     fraud_probability      double precision NOT NULL CHECK (fraud_probability BETWEEN 0 AND 1),
@@ -57,6 +58,22 @@ CREATE TABLE IF NOT EXISTS fraud_predictions (
     transaction_created_at timestamptz,      -- transactions.created_at, carried through CDC
     source_lsn             bigint,           -- Debezium's LSN of the change that was scored
     predicted_at           timestamptz      NOT NULL DEFAULT now()
+);
+-- Added after the first release; IF NOT EXISTS upgrades an older database in place.
+-- `id` orders rows by insertion, so the Delta copy (gold/fraud_predictions) takes
+-- what is new by "id above the highest copied", exactly once.
+ALTER TABLE fraud_predictions ADD COLUMN IF NOT EXISTS id bigserial;
+ALTER TABLE fraud_predictions ADD COLUMN IF NOT EXISTS top_features jsonb NOT NULL DEFAULT '[]';
+CREATE UNIQUE INDEX IF NOT EXISTS fraud_predictions_id_idx ON fraud_predictions (id);
+
+-- Transactions the prediction API refused (422), with its reason; the rest of their
+-- batch is scored. One row per transaction, so a replayed batch adds nothing.
+CREATE TABLE IF NOT EXISTS fraud_predictions_quarantine (
+    trans_num      text        PRIMARY KEY,
+    payload        jsonb       NOT NULL,
+    reason         text        NOT NULL,
+    source_lsn     bigint,
+    quarantined_at timestamptz NOT NULL DEFAULT now()
 );
 
 -- The alert ledger: one row per alerted transaction, so a replayed batch alerts nobody twice.
@@ -68,6 +85,22 @@ CREATE TABLE IF NOT EXISTS fraud_alerts (
     last_error  text,
     created_at  timestamptz NOT NULL DEFAULT now(),
     sent_at     timestamptz
+);
+-- The sender's queue: pending alerts, HIGH first.
+CREATE INDEX IF NOT EXISTS fraud_alerts_pending_idx ON fraud_alerts (created_at) WHERE status = 'pending';
+
+-- The streaming jobs' last progress per query (Spark's StreamingQueryProgress as
+-- JSON), read by `make status`, the restart script and the dashboard.
+CREATE TABLE IF NOT EXISTS streaming_progress (
+    job        text        NOT NULL,
+    query      text        NOT NULL,
+    pid        integer     NOT NULL,
+    batch_id   bigint,
+    state      text        NOT NULL CHECK (state IN ('running', 'failed', 'stopped')),
+    error      text,
+    progress   jsonb,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (job, query)
 );
 
 -- Debezium's publication holds `transactions` only; the connector does not create it

@@ -85,12 +85,16 @@ def decode_row(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     """A row image from an event, with Python types: Decimal, datetime, date."""
     if raw is None:
         return None
+    if not isinstance(raw, dict):
+        raise CdcDecodeError(f"a row image must be an object, not {type(raw).__name__}")
+    encodings = {name: WIRE_ENCODING[kind] for name, kind in TRANSACTION_COLUMNS.items()}
+    encodings |= {name: encoding for name, encoding in EXTRA_COLUMNS.items() if name in raw}
     row = {}
-    for name, kind in TRANSACTION_COLUMNS.items():
-        row[name] = _decode_value(WIRE_ENCODING[kind], raw.get(name))
-    for name, encoding in EXTRA_COLUMNS.items():
-        if name in raw:
-            row[name] = _decode_value(encoding, raw[name])
+    for name, encoding in encodings.items():
+        try:
+            row[name] = _decode_value(encoding, raw.get(name))
+        except (ValueError, ArithmeticError, TypeError) as exc:  # decimal's InvalidOperation is an ArithmeticError
+            raise CdcDecodeError(f"column {name}: {str(raw.get(name))[:100]!r} is not {encoding.value}") from exc
     return row
 
 
@@ -125,7 +129,10 @@ def decode_event(key: bytes | str | None, value: bytes | str | None) -> ChangeEv
     before, after = decode_row(payload.get("before")), decode_row(payload.get("after"))
     trans_num = (after or before or {}).get(PRIMARY_KEY)
     if trans_num is None and key is not None:
-        trans_num = json.loads(key).get(PRIMARY_KEY)
+        try:
+            trans_num = json.loads(key).get(PRIMARY_KEY)
+        except (ValueError, AttributeError) as exc:
+            raise CdcDecodeError(f"the record's key is not a JSON object: {str(key)[:200]!r}") from exc
     return ChangeEvent(
         op=op,
         trans_num=trans_num,

@@ -27,6 +27,9 @@ LAZY_COMMANDS: dict[str, str] = {
     "train": "fraudlake.model.cli:train_command",
     "evaluate": "fraudlake.model.cli:evaluate_command",
     "serve-api": "fraudlake.api.cli:serve_api_command",
+    "lakehouse": "fraudlake.lakehouse.cli:lakehouse",
+    "prediction": "fraudlake.prediction.cli:prediction",
+    "streaming": "fraudlake.streaming.cli:streaming",
 }
 
 
@@ -73,16 +76,17 @@ def _stack_errors(fn):
 
 
 @main.command()
+@click.option("--only", help="Comma-separated artifacts to fetch: kafka,spark,debezium,minio (default: all).")
 @_stack_errors
-def fetch() -> None:
+def fetch(only: str | None) -> None:
     """Download and build what the stack runs (Maven jars, MinIO); cached."""
     from fraudlake.stack.artifacts import fetch_all
 
-    fetch_all(cfg.get_path_settings())
+    fetch_all(cfg.get_path_settings(), only.split(",") if only else None)
 
 
 @main.command()
-@click.option("--only", help="Comma-separated components to start: postgres,kafka,connect,minio,api.")
+@click.option("--only", help="Comma-separated components to start: postgres,kafka,connect,minio,api,lakehouse,prediction.")
 @_stack_errors
 def up(only: str | None) -> None:
     """Start the local stack and wait until every component is healthy."""
@@ -118,19 +122,50 @@ def _print_status() -> None:
 
     table = Table("component", "state", "pid", "port", "detail")
     states = stack.status()
+    end_offsets: dict[int, int] = {}
     for name, state in states.items():
         detail = state.get("connector") or ""
         if name == "kafka" and state["healthy"]:
             kafka = Kafka(cfg.get_path_settings(), cfg.get_kafka_settings())
             try:
-                offsets = kafka.end_offsets()
+                end_offsets = kafka.end_offsets()
                 detail = f"{kafka.settings.kafka_topic} end offsets " + " ".join(
-                    f"p{p}={o}" for p, o in offsets.items()) + f" (total {sum(offsets.values())})"
+                    f"p{p}={o}" for p, o in end_offsets.items()) + f" (total {sum(end_offsets.values())})"
             except Exception as exc:  # noqa: BLE001 - status reports, it does not fail
                 detail = f"topic offsets unavailable: {exc}"
+        if "queries" in state:
+            detail = "\n".join(_query_line(query, end_offsets) for query in state["queries"])
         label = "[green]up[/green]" if state["healthy"] else ("[yellow]starting?[/yellow]" if state["pid"] else "[red]down[/red]")
         table.add_row(name, label, str(state["pid"] or "-"), str(state["port"]), detail)
     console.print(table)
+    _print_alerts()
+
+
+def _query_line(query, end_offsets: dict[int, int]) -> str:
+    """One streaming query: its last batch, rates and lag behind the topic."""
+    parts = [f"{query.query}: {query.state}", f"batch {query.batch_id}" if query.batch_id is not None else "no batch yet"]
+    if query.input_rows_per_second is not None:
+        parts.append(f"in {query.input_rows_per_second:,.0f}/s, processed {query.processed_rows_per_second:,.0f}/s")
+    lag = query.lag(end_offsets) if end_offsets else None
+    if lag is not None:
+        parts.append(f"lag {lag:,}")
+    parts.append(f"at {query.updated_at:%H:%M:%S}")
+    if query.error:
+        parts.append(f"error: {query.error.splitlines()[0][:120]}")
+    return ", ".join(parts)
+
+
+def _print_alerts() -> None:
+    import psycopg
+
+    from fraudlake.alerts.sender import counts
+
+    try:
+        with psycopg.connect(cfg.get_postgres_settings().conninfo(), connect_timeout=2) as conn:
+            alerts = counts(conn)
+    except psycopg.Error:
+        return
+    console.print("alerts: " + ", ".join(f"{status} {count:,}" for status, count in alerts.items()))
 
 
 @main.group()

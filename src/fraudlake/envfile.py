@@ -9,6 +9,7 @@ so a fresh checkout runs without anyone inventing passwords, and none is committ
 from __future__ import annotations
 
 import secrets
+from enum import Enum
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -36,6 +37,8 @@ def _default_text(field) -> str:
         return ""
     if isinstance(default, bool):
         return "true" if default else "false"
+    if isinstance(default, Enum):  # str() of a str-Enum is "Class.NAME" before Python 3.11's StrEnum
+        return str(default.value)
     text = str(default)
     home = str(Path.home())
     if text.startswith(home):

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
-from sklearn.metrics import precision_recall_curve
 
 HIGH_PRECISION = 0.95
 
@@ -24,6 +23,15 @@ class RiskLevel(str, Enum):
     LOW = "LOW"
     MEDIUM = "MEDIUM"
     HIGH = "HIGH"
+
+    @property
+    def rank(self) -> int:
+        """0 for LOW, 1 for MEDIUM, 2 for HIGH: levels compare by rank."""
+        return list(RiskLevel).index(self)
+
+    def levels_from(self) -> list[str]:
+        """This level and every level above it, as their names (for SQL `= ANY`)."""
+        return [level.value for level in RiskLevel if level.rank >= self.rank]
 
 
 class RiskBandsError(ValueError):
@@ -65,6 +73,9 @@ class RiskBands:
 
 def choose_bands(y_true: np.ndarray, probabilities: np.ndarray) -> RiskBands:
     """The fraud threshold that maximises F1, and the HIGH band above it."""
+    # Imported here: only training needs scikit-learn, and settings import this module.
+    from sklearn.metrics import precision_recall_curve
+
     precision, recall, thresholds = precision_recall_curve(y_true, probabilities)
     # precision/recall have one more entry than thresholds (the point at recall 0).
     precision, recall = precision[:-1], recall[:-1]

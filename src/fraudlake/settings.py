@@ -14,9 +14,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fraudlake.risk import RiskLevel
 
 
 def env_file_path() -> str:
@@ -120,6 +123,46 @@ class SparkSettings(_Base):
     spark_master: str = Field("local[*]", description="Spark master URL: `local[*]` runs in-process; `spark://host:7077` for a cluster.")
     spark_driver_memory: str = Field("2g", description="Spark driver memory.")
     spark_shuffle_partitions: int = Field(4, description="spark.sql.shuffle.partitions; small, since micro-batches are small.")
+    spark_driver_host: str | None = Field(None, description="Address executors reach the driver at, on a cluster (e.g. the job's compose service name); empty: Spark's default.")
+
+
+class StreamingSettings(_Base):
+    """The two Spark Structured Streaming jobs: the lakehouse job and the prediction job."""
+
+    streaming_starting_offsets: Literal["earliest", "latest"] = Field(
+        "earliest",
+        description="Where a job with no checkpoint starts reading the topic: `earliest` or `latest`. The lakehouse job resumes from the offsets already in bronze when it has any, so a cleared checkpoint never writes twice.",
+    )
+    lakehouse_trigger_seconds: float = Field(1.0, description="Trigger interval of the bronze query (Kafka → bronze); bronze latency is about this plus one batch.")
+    lakehouse_max_offsets_per_trigger: int = Field(200000, description="Most Kafka records one bronze micro-batch reads (bounds a backfill's batch size).")
+    silver_trigger_seconds: float = Field(5.0, description="Trigger interval of the silver query (bronze → silver MERGE); a MERGE costs more than an append, so it runs less often.")
+    gold_refresh_seconds: float = Field(60.0, description="The silver query recomputes the gold tables from silver at most this often; 0: only `fraudlake lakehouse gold` does.")
+    lakehouse_vacuum_retention_hours: int = Field(168, description="`fraudlake lakehouse optimize` vacuums files older than this many hours that no table version needs.")
+    lakehouse_ui_port: int = Field(4040, description="Spark UI port of the lakehouse job (Spark tries the next ports when it is taken).")
+    prediction_trigger_seconds: float = Field(
+        0.25,
+        description="Trigger interval of the prediction job. Short, for latency: a batch starts at most this long after a change reaches Kafka; 0 polls Kafka continuously and costs a core when idle.",
+    )
+    prediction_max_offsets_per_trigger: int = Field(20000, description="Most Kafka records one prediction micro-batch reads.")
+    prediction_api_chunk_rows: int = Field(1000, description="Transactions per POST /predict/raw/batch call (at most API_BATCH_LIMIT).")
+    prediction_api_parallelism: int = Field(2, description="Batch calls to the prediction API in flight at once.")
+    prediction_api_timeout_seconds: float = Field(30.0, description="Timeout of one call to the prediction API.")
+    prediction_retry_max_seconds: float = Field(10.0, description="Longest wait between retries while the prediction API or PostgreSQL is unavailable; the batch is retried until they are back, never skipped.")
+    prediction_export_seconds: float = Field(10.0, description="How often the prediction job copies new `fraud_predictions` rows to the Delta table gold/fraud_predictions.")
+    prediction_ui_port: int = Field(4041, description="Spark UI port of the prediction job.")
+    job_restart_seconds: float = Field(10.0, description="A job whose query fails (MinIO or Kafka unreachable) restarts it from its checkpoint after this many seconds.")
+
+
+class AlertSettings(_Base):
+    """Slack alerts for predicted fraud, sent from the `fraud_alerts` ledger."""
+
+    slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming-webhook URL (a secret; never logged). Empty: alerts are recorded as `disabled` and nothing is sent.")
+    alert_min_level: RiskLevel = Field(RiskLevel.MEDIUM, description="Lowest risk level that alerts: LOW, MEDIUM or HIGH (every predicted fraud is MEDIUM or HIGH).")
+    alert_digest_threshold: int = Field(10, description="When more alerts than this are pending, they are folded into digest messages instead of one message each (Slack takes about one message a second).")
+    alert_digest_size: int = Field(20, description="Most alerts one digest message lists.")
+    alert_max_attempts: int = Field(5, description="Sends tried for one alert before it is marked `failed` (429 waits honouring Retry-After are not counted).")
+    alert_poll_seconds: float = Field(0.2, description="How often the alert sender looks for pending alerts when it has none.")
+    slack_timeout_seconds: int = Field(10, description="Timeout of one request to the Slack webhook.")
 
 
 class ModelSettings(_Base):
@@ -184,6 +227,16 @@ def get_spark_settings() -> SparkSettings:
 
 
 @lru_cache
+def get_streaming_settings() -> StreamingSettings:
+    return StreamingSettings()
+
+
+@lru_cache
+def get_alert_settings() -> AlertSettings:
+    return AlertSettings()
+
+
+@lru_cache
 def get_model_settings() -> ModelSettings:
     return ModelSettings()
 
@@ -205,6 +258,8 @@ ALL_SETTINGS: tuple[type[BaseSettings], ...] = (
     ConnectSettings,
     MinioSettings,
     SparkSettings,
+    StreamingSettings,
+    AlertSettings,
     ModelSettings,
     ApiSettings,
     ProducerSettings,

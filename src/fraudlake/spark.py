@@ -25,7 +25,7 @@ def spark_conf() -> dict[str, str]:
     spark = cfg.get_spark_settings()
     minio = cfg.get_minio_settings()
     jars = ",".join(str(jar) for jar in spark_jars(cfg.get_path_settings()))
-    return {
+    conf = {
         "spark.jars": jars,
         "spark.driver.memory": spark.spark_driver_memory,
         "spark.sql.shuffle.partitions": str(spark.spark_shuffle_partitions),
@@ -49,13 +49,16 @@ def spark_conf() -> dict[str, str]:
         "spark.hadoop.fs.s3a.connection.timeout": "10000",
         "spark.hadoop.fs.s3a.connection.establish.timeout": "15000",
     }
+    if spark.spark_driver_host:
+        conf["spark.driver.host"] = spark.spark_driver_host
+    return conf
 
 
-def build_spark_session(app_name: str) -> SparkSession:
+def build_spark_session(app_name: str, extra_conf: dict[str, str] | None = None) -> SparkSession:
     # pandas-on-Spark (used by pyspark.testing and toPandas) requires this with pyarrow ≥ 2.
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
     builder = SparkSession.builder.appName(app_name).master(cfg.get_spark_settings().spark_master)
-    for key, value in spark_conf().items():
+    for key, value in (spark_conf() | (extra_conf or {})).items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")

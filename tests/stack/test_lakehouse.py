@@ -10,20 +10,13 @@ import pytest
 from pyspark.testing import assertDataFrameEqual
 
 from fraudlake import settings as cfg
-from fraudlake.spark import build_spark_session, lakehouse_uri
+from fraudlake.spark import lakehouse_uri
 from fraudlake.stack.minio import s3_filesystem
 
 pytestmark = [pytest.mark.stack, pytest.mark.spark]
 
 
-@pytest.fixture(scope="module")
-def spark(full_stack):
-    session = build_spark_session("fraudlake-tests")
-    yield session
-    session.stop()
-
-
-def test_delta_table_round_trips_through_minio(spark):
+def test_delta_table_round_trips_through_minio(full_stack, spark):
     table = f"tests/delta-{uuid.uuid4().hex[:8]}"
     rows = [("a1", Decimal("4.97"), datetime(2019, 1, 1, 0, 0, 18), 0),
             ("b2", Decimal("107.23"), datetime(2019, 1, 1, 0, 0, 44), 1)]

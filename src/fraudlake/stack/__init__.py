@@ -1,5 +1,5 @@
-"""The local stack: PostgreSQL, Kafka, Kafka Connect + Debezium, MinIO and the
-prediction API as processes.
+"""The local stack: PostgreSQL, Kafka, Kafka Connect + Debezium, MinIO, the
+prediction API and the two Spark streaming jobs as processes.
 
 `up` starts what is not running, in dependency order, and waits for each to be
 healthy; it is harmless to run again. `down` stops in reverse order and keeps the
@@ -15,6 +15,7 @@ from typing import Protocol
 from fraudlake import settings as cfg
 from fraudlake.stack.api import PredictionApi
 from fraudlake.stack.connect import KafkaConnect
+from fraudlake.stack.jobs import LakehouseJob, PredictionJob
 from fraudlake.stack.kafka import Kafka
 from fraudlake.stack.minio import Minio
 from fraudlake.stack.postgres import Postgres
@@ -43,6 +44,8 @@ def components() -> list[Component]:
         KafkaConnect(paths, cfg.get_connect_settings(), kafka, postgres),
         Minio(paths, cfg.get_minio_settings()),
         PredictionApi(paths, cfg.get_api_settings()),
+        LakehouseJob(paths, cfg.get_streaming_settings(), postgres),
+        PredictionJob(paths, cfg.get_streaming_settings(), postgres),
     ]
 
 

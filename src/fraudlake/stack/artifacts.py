@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from fraudlake.settings import PathSettings
@@ -78,9 +79,15 @@ def _mvn(profile: str, goal: str, target: Path, *extra: str) -> None:
     (target / ".pom-digest").write_text(_pom_digest())
 
 
-def fetch_jvm(paths: PathSettings) -> None:
+def fetch_kafka(paths: PathSettings) -> None:
     _mvn("kafka", "dependency:copy-dependencies", jar_dir(paths, "kafka"))
+
+
+def fetch_spark(paths: PathSettings) -> None:
     _mvn("spark", "dependency:copy-dependencies", jar_dir(paths, "spark"))
+
+
+def fetch_debezium(paths: PathSettings) -> None:
     # The Debezium plugin is a tar.gz; unpacked, it is a directory Connect's plugin.path scans.
     _mvn("debezium", "dependency:unpack-dependencies", plugin_dir(paths),
          "-DincludeTypes=tar.gz", "-DexcludeTransitive=true")
@@ -100,10 +107,27 @@ def fetch_minio(paths: PathSettings) -> None:
     stamp.write_text(MINIO_MODULE)
 
 
-def fetch_all(paths: PathSettings) -> None:
-    require_tool("java")
-    fetch_jvm(paths)
-    fetch_minio(paths)
+# What `fraudlake fetch --only` names, in fetch order; the Spark image fetches only "spark".
+FETCHERS: dict[str, Callable[[PathSettings], None]] = {
+    "kafka": fetch_kafka,
+    "spark": fetch_spark,
+    "debezium": fetch_debezium,
+    "minio": fetch_minio,
+}
+JVM_ARTIFACTS = {"kafka", "spark", "debezium"}
+
+
+def fetch_all(paths: PathSettings, only: Collection[str] | None = None) -> None:
+    """Fetch every artifact, or only those named (keys of FETCHERS)."""
+    wanted = set(FETCHERS) if only is None else set(only)
+    unknown = wanted - set(FETCHERS)
+    if unknown:
+        raise StackError(f"unknown artifact {', '.join(sorted(unknown))}; choose from {','.join(FETCHERS)}.")
+    if wanted & JVM_ARTIFACTS:
+        require_tool("java")
+    for name, fetch in FETCHERS.items():
+        if name in wanted:
+            fetch(paths)
 
 
 def spark_jars(paths: PathSettings) -> list[Path]:

@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from fraudlake.settings import KafkaSettings, PathSettings
 from fraudlake.stack.artifacts import jar_dir, require_tool
-from fraudlake.stack.process import DaemonComponent, run
+from fraudlake.stack.process import DaemonComponent, StackError, run
 
 LOG4J2_CONFIG = """\
 status = warn
@@ -125,16 +125,32 @@ class Kafka(DaemonComponent):
 
     def end_offsets(self) -> dict[int, int]:
         """High watermark of each partition of the CDC topic."""
-        consumer = Consumer({"bootstrap.servers": self.settings.kafka_bootstrap_servers,
-                             "group.id": "fraudlake-status", "enable.auto.commit": False})
-        try:
-            metadata = consumer.list_topics(self.settings.kafka_topic, timeout=5)
-            partitions = metadata.topics[self.settings.kafka_topic].partitions
-            return {p: consumer.get_watermark_offsets(TopicPartition(self.settings.kafka_topic, p), timeout=5)[1]
-                    for p in sorted(partitions)}
-        finally:
-            consumer.close()
+        return topic_end_offsets(self.settings, timeout=5)
 
+
+class TopicUnavailable(StackError):
+    """The CDC topic cannot be read; the message names the setting to check."""
+
+
+def topic_end_offsets(settings: KafkaSettings, timeout: float = 10) -> dict[int, int]:
+    """The high watermark of each partition of the CDC topic."""
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": "fraudlake-status",
+                         "enable.auto.commit": False, "log_level": 0})
+    try:
+        try:
+            metadata = consumer.list_topics(settings.kafka_topic, timeout=timeout)
+        except KafkaException as exc:
+            raise TopicUnavailable(
+                f"Kafka is not reachable at {settings.kafka_bootstrap_servers} (KAFKA_BOOTSTRAP_SERVERS): {exc}") from exc
+        topic = metadata.topics.get(settings.kafka_topic)
+        if topic is None or topic.error is not None or not topic.partitions:
+            raise TopicUnavailable(
+                f"topic {settings.kafka_topic!r} (KAFKA_TOPIC) does not exist on {settings.kafka_bootstrap_servers}; "
+                "is the Debezium connector registered (`fraudlake connector register`)?")
+        return {p: consumer.get_watermark_offsets(TopicPartition(settings.kafka_topic, p), timeout=timeout)[1]
+                for p in sorted(topic.partitions)}
+    finally:
+        consumer.close()
 
 
 def _cluster_id() -> str:

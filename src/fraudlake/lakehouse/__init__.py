@@ -1,0 +1,1 @@
+"""The lakehouse: the CDC topic as Delta tables on MinIO (bronze, silver, gold)."""

@@ -1,0 +1,144 @@
+"""The lakehouse job: CDC topic → bronze (+ quarantine) → silver → gold, on MinIO.
+
+Two queries in one driver:
+
+- **bronze** reads Kafka and appends each change event to bronze once, bad records
+  to the quarantine. Exactly once by offsets: the writer knows the last offset each
+  table holds per partition (read from the table at start, kept in memory after:
+  Delta on S3 has a single writer per table) and appends only records past it. A
+  batch replayed after a crash therefore writes nothing twice, and a query whose
+  checkpoint was cleared starts from the offsets in bronze instead of re-reading.
+  Chosen over Delta's txnAppId/txnVersion, which is keyed by the checkpoint's batch
+  ids and so cannot tell a cleared checkpoint's batch 0 from the old one.
+- **silver** streams bronze (a Delta source, its own checkpoint) into a MERGE that
+  keeps the current state of `transactions`: highest LSN wins, a delete removes the
+  row. Replays are harmless (an equal LSN changes nothing), and a MERGE's cost never
+  delays bronze. Gold is recomputed from silver every GOLD_REFRESH_SECONDS: the
+  aggregates must follow updates and deletes, which an incremental sum would need
+  retractions for, and a full pass over silver takes seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+
+from fraudlake import settings as cfg
+from fraudlake.lakehouse import transforms as T
+from fraudlake.lakehouse.gold import refresh_gold
+from fraudlake.lakehouse.tables import BRONZE, QUARANTINE, SILVER, ensure_tables, last_offsets, uri
+from fraudlake.spark import lakehouse_uri
+from fraudlake.stack.kafka import topic_end_offsets
+from fraudlake.streaming.cdc import decode_cdc
+from fraudlake.streaming.checkpoints import JOB_QUERIES, checkpoint_exists
+from fraudlake.streaming.runner import run_job
+from fraudlake.streaming.source import read_cdc_topic, starting_offsets
+
+log = logging.getLogger("fraudlake.lakehouse")
+
+
+class BronzeWriter:
+    """foreachBatch of the bronze query: decode once, append what is new to each table."""
+
+    def __init__(self, spark: SparkSession):
+        self.written = {BRONZE: last_offsets(spark, BRONZE), QUARANTINE: last_offsets(spark, QUARANTINE)}
+
+    def __call__(self, records: DataFrame, batch_id: int) -> None:
+        decoded = decode_cdc(records).persist()
+        try:
+            # One small aggregate says which tables get rows, so an empty append never
+            # makes a Delta commit, and gives the offsets to remember afterwards.
+            last = {BRONZE: {}, QUARANTINE: {}}
+            for row in (decoded.groupBy("kafka_partition", F.col("error").isNull().alias("good"))
+                        .agg(F.max("kafka_offset").alias("last")).collect()):
+                last[BRONZE if row.good else QUARANTINE][row.kafka_partition] = row.last
+            # Quarantine first: bronze's offsets are where a query without a checkpoint
+            # starts, so they must never be ahead of what the quarantine holds.
+            self._append(QUARANTINE, T.quarantine_rows(decoded), last[QUARANTINE])
+            self._append(BRONZE, T.bronze_rows(decoded), last[BRONZE], partition_by="event_date")
+        finally:
+            decoded.unpersist()
+
+    def _append(self, table: tuple[str, ...], rows: DataFrame, batch_last: dict[int, int],
+                partition_by: str | None = None) -> None:
+        written = self.written[table]
+        if not any(offset > written.get(partition, -1) for partition, offset in batch_last.items()):
+            return
+        writer = T.after_offsets(rows, written).write.format("delta").mode("append")
+        if partition_by:
+            writer = writer.partitionBy(partition_by)
+        writer.save(uri(table))
+        for partition, offset in batch_last.items():
+            written[partition] = max(offset, written.get(partition, -1))
+
+
+def merge_changes(silver: DeltaTable, changes: DataFrame) -> None:
+    """Apply a batch of bronze rows to silver: the newest change per key, if it is newer."""
+    (silver.alias("t")
+     .merge(T.latest_change_per_key(changes).alias("s"), T.SILVER_MERGE_CONDITION)
+     .whenMatchedDelete(condition=T.SILVER_DELETE_WHEN)
+     .whenMatchedUpdate(condition=T.SILVER_UPDATE_WHEN, set=T.silver_values())
+     .whenNotMatchedInsert(condition=T.SILVER_INSERT_WHEN, values=T.silver_values())
+     .execute())
+
+
+class SilverWriter:
+    """foreachBatch of the silver query: MERGE the newest change per key; refresh gold."""
+
+    def __init__(self, gold_refresh_seconds: float):
+        self.gold_refresh_seconds = gold_refresh_seconds
+        self.gold_refreshed = 0.0
+
+    def __call__(self, changes: DataFrame, batch_id: int) -> None:
+        # The table is looked up per batch: a DeltaTable object can keep an old snapshot.
+        merge_changes(DeltaTable.forPath(changes.sparkSession, uri(SILVER)), changes)
+        if self.gold_refresh_seconds and time.monotonic() - self.gold_refreshed >= self.gold_refresh_seconds:
+            refresh_gold(changes.sparkSession)
+            self.gold_refreshed = time.monotonic()
+
+
+def _checkpoint(query: str) -> str:
+    return lakehouse_uri(*JOB_QUERIES["lakehouse"][query])
+
+
+def start_bronze(spark: SparkSession, writer: BronzeWriter) -> StreamingQuery:
+    streaming, kafka = cfg.get_streaming_settings(), cfg.get_kafka_settings()
+    starting = streaming.streaming_starting_offsets
+    if not checkpoint_exists("bronze"):
+        partitions = sorted(topic_end_offsets(kafka))
+        resume = {partition: offset + 1 for partition, offset in writer.written[BRONZE].items()}
+        starting = starting_offsets(kafka.kafka_topic, partitions, resume, starting)
+        log.info("bronze: no checkpoint; starting at %s", starting)
+    records = read_cdc_topic(spark, kafka, starting=starting, max_offsets=streaming.lakehouse_max_offsets_per_trigger)
+    return (records.writeStream.queryName("bronze").foreachBatch(writer)
+            .option("checkpointLocation", _checkpoint("bronze"))
+            .trigger(processingTime=f"{streaming.lakehouse_trigger_seconds} seconds").start())
+
+
+def start_silver(spark: SparkSession) -> StreamingQuery:
+    streaming = cfg.get_streaming_settings()
+    changes = spark.readStream.format("delta").load(uri(BRONZE))
+    return (changes.writeStream.queryName("silver")
+            .foreachBatch(SilverWriter(streaming.gold_refresh_seconds))
+            .option("checkpointLocation", _checkpoint("silver"))
+            .trigger(processingTime=f"{streaming.silver_trigger_seconds} seconds").start())
+
+
+def start_queries(spark: SparkSession, stopping: threading.Event) -> list[StreamingQuery]:
+    ensure_tables(spark)
+    return [start_bronze(spark, BronzeWriter(spark)), start_silver(spark)]
+
+
+def main() -> int:
+    return run_job("lakehouse", start_queries, ui_port=cfg.get_streaming_settings().lakehouse_ui_port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""The prediction job as `make up` runs it, against the real stack and a fake Slack:
+every new transaction scored once, fraud alerted once, through crashes, an API
+outage, Slack's rate limit and the restart script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections import Counter
+
+import httpx
+import pytest
+
+from fraudlake import settings as cfg
+from fraudlake.prediction.client import encode
+from fraudlake.stack.jobs import JobFailed
+from tests.conftest import REPO_ROOT
+from tests.fakeslack import FakeSlack
+from tests.streaming.helpers import component, db_now, finish, job, keys_since, stream, wait_for
+
+pytestmark = [pytest.mark.stack, pytest.mark.spark]
+
+RESTART_SCRIPT = REPO_ROOT / "scripts" / "restart-streaming-services.sh"
+
+
+@pytest.fixture(scope="module")
+def slack():
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def prediction(full_stack, slack):
+    os.environ["SLACK_WEBHOOK_URL"] = slack.url
+    cfg.reset_settings()
+    component = job("prediction")
+    component.stop()  # a job left by an earlier run would hold another webhook
+    component.start()
+    yield component
+    component.stop()
+    del os.environ["SLACK_WEBHOOK_URL"]
+    cfg.reset_settings()
+
+
+def predictions(db, keys) -> dict[str, tuple]:
+    rows = db.execute("SELECT trans_num, fraud_probability, is_fraud_predicted, risk_level FROM fraud_predictions "
+                      "WHERE trans_num = ANY(%s)", (list(keys),))
+    return {row[0]: row[1:] for row in rows}
+
+
+def alerted(db, keys) -> list[str]:
+    """The keys that must reach Slack: predicted fraud at or above ALERT_MIN_LEVEL."""
+    levels = cfg.get_alert_settings().alert_min_level.levels_from()
+    return [row[0] for row in db.execute(
+        "SELECT trans_num FROM fraud_predictions WHERE trans_num = ANY(%s) AND is_fraud_predicted "
+        "AND risk_level = ANY(%s)", (list(keys), levels))]
+
+
+def slack_counts(slack: FakeSlack, keys) -> Counter:
+    """How many Slack messages name each key (one alert, or a line of a digest)."""
+    texts = [json.dumps(message.payload) for message in slack.messages]
+    return Counter({key: sum(key in text for text in texts) for key in keys})
+
+
+def wait_scored(db, keys, timeout: float = 240) -> None:
+    wait_for(lambda: len(predictions(db, keys)) == len(keys), timeout=timeout,
+             what=f"{len(keys)} predictions")
+
+
+def wait_alerted(db, slack, keys, timeout: float = 120) -> list[str]:
+    expected = alerted(db, keys)
+    wait_for(lambda: all(slack_counts(slack, expected).values()), timeout=timeout, what="every alert at Slack")
+    return expected
+
+
+def assert_exactly_once(db, slack, keys) -> None:
+    assert len(predictions(db, keys)) == len(keys)
+    expected = wait_alerted(db, slack, keys)
+    counts = slack_counts(slack, keys)
+    assert {key for key, n in counts.items() if n} == set(expected)
+    assert set(counts[key] for key in expected) <= {1}, "an alert reached Slack twice"
+    ledger = dict(db.execute("SELECT status, count(*) FROM fraud_alerts WHERE trans_num = ANY(%s) GROUP BY 1",
+                             (list(keys),)).fetchall())
+    assert ledger == ({"sent": len(expected)} if expected else {})
+
+
+def test_a_new_transaction_is_scored_as_the_api_scores_it_and_fraud_reaches_slack(prediction, slack, db):
+    since = db_now(db)
+    finish(stream(1000, tps=500))
+    keys = keys_since(db, since)
+    wait_scored(db, keys, timeout=120)
+    expected = wait_alerted(db, slack, keys)
+    assert expected, "the generated feed holds fraud the model flags"
+
+    scored = predictions(db, keys)
+    cursor = db.execute("SELECT * FROM transactions WHERE trans_num = %s", (expected[0],))
+    transaction = dict(zip([column.name for column in cursor.description], cursor.fetchone()))
+    (answer,) = httpx.post(f"{cfg.get_api_settings().api_url}/predict/raw/batch", content=encode([transaction]),
+                           headers={"content-type": "application/json"}).json()
+    assert scored[expected[0]][0] == pytest.approx(answer["fraud_probability"], abs=1e-9)
+    assert scored[expected[0]][2] == answer["risk_level"]
+
+    # A burst of frauds is folded into digests, which name level, amount, merchant and
+    # the masked card (tests/alerts checks the single alert's full blocks).
+    text = json.dumps([m.payload for m in slack.messages if expected[0] in json.dumps(m.payload)])
+    card = str(transaction["cc_num"])
+    assert answer["risk_level"] in text and card[-4:] in text and card not in text
+    assert_exactly_once(db, slack, keys)
+
+
+def test_kill_9_while_10000_rows_stream_scores_each_once_and_alerts_each_fraud_once(prediction, slack, db):
+    since = db_now(db)
+    feed = stream(10_000, tps=1000)
+    wait_for(lambda: len(keys_since(db, since)) > 3000, timeout=60, what="the feed to be under way")
+    prediction.kill()
+    prediction.start()
+    finish(feed)
+    keys = keys_since(db, since)
+    assert len(keys) == 10_000
+    wait_scored(db, keys)
+    assert_exactly_once(db, slack, keys)
+
+
+def test_api_down_for_30_s_mid_stream_loses_nothing_and_catches_up(prediction, slack, db):
+    api = component("api")
+    since = db_now(db)
+    feed = stream(3000, tps=200)
+    wait_for(lambda: len(keys_since(db, since)) > 300, timeout=60, what="the feed to be under way")
+    api.stop()
+    stopped = time.monotonic()
+    try:
+        time.sleep(30)
+        progress = len(predictions(db, keys_since(db, since)))
+    finally:
+        api.start()
+    finish(feed)
+    keys = keys_since(db, since)
+    assert progress < len(keys), "nothing waited for the API"
+    wait_scored(db, keys)
+    assert time.monotonic() - stopped > 30
+    assert_exactly_once(db, slack, keys)
+
+
+def test_slack_rate_limit_delays_alerts_but_sends_each_once(prediction, slack, db):
+    slack.rate_limit(times=3, retry_after=2)
+    started = time.monotonic()
+    since = db_now(db)
+    finish(stream(1000, tps=500))
+    keys = keys_since(db, since)
+    wait_scored(db, keys)
+    expected = wait_alerted(db, slack, keys)
+    assert expected
+    first = min(m.monotonic for m in slack.messages if any(k in json.dumps(m.payload) for k in expected))
+    assert first - started >= 2
+    assert slack.statuses.count(429) >= 3
+    assert_exactly_once(db, slack, keys)
+
+
+def restart(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(RESTART_SCRIPT), "--job", "prediction", *args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=400)
+
+
+@pytest.mark.parametrize("flags", [(), ("--clear-checkpoints",)], ids=["keep-checkpoints", "clear-checkpoints"])
+def test_the_restart_script_repeats_no_prediction_and_no_alert(prediction, slack, db, flags):
+    since = db_now(db)
+    finish(stream(300, tps=300))
+    keys = keys_since(db, since)
+    wait_scored(db, keys)
+    wait_alerted(db, slack, keys)
+    scored_before = predictions(db, keys)
+    messages_before = len(slack.messages)
+
+    result = restart(*flags)
+    assert result.returncode == 0, result.stderr
+    assert "every query reporting progress" in result.stdout
+    if flags:
+        assert "cleared s3a://" in result.stdout
+
+    later = db_now(db)
+    finish(stream(100, tps=100))
+    new_keys = keys_since(db, later)
+    wait_scored(db, new_keys)
+    assert predictions(db, keys) == scored_before
+    assert_exactly_once(db, slack, keys)
+    assert_exactly_once(db, slack, new_keys)
+    assert len(slack.messages) - messages_before == len(alerted(db, new_keys))
+
+
+def test_the_restart_script_fails_with_the_reason_when_the_job_cannot_start(prediction, db):
+    minio = component("minio")
+    minio.stop()
+    try:
+        result = restart("--timeout", "120")
+    finally:
+        minio.start()
+    assert result.returncode != 0
+    assert "error: prediction job could not start:" in result.stderr, result.stderr
+    assert "running" not in result.stdout
+
+    def recovered() -> bool:  # by itself, once MinIO is back
+        try:
+            return prediction.healthy()
+        except JobFailed:
+            return False
+
+    wait_for(recovered, timeout=120, what="the job running again after MinIO came back")

@@ -1,0 +1,59 @@
+"""Shared by the streaming job tests: the job processes, a generated feed, waiting."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import psycopg
+
+from fraudlake import settings as cfg
+from fraudlake.stack import components
+from fraudlake.stack.jobs import StreamingJob
+from tests.producer.helpers import producer
+
+
+def component(name: str):
+    (found,) = [c for c in components() if c.name == name]
+    return found
+
+
+def job(name: str) -> StreamingJob:
+    found = component(name)
+    assert isinstance(found, StreamingJob)
+    return found
+
+
+def stream(count: int, tps: int):
+    """`fraudlake producer stream --generate` of `count` new transactions at `tps`, in
+    the background, with a seed of its own so its keys are new."""
+    return producer("stream", "--generate", "--count", str(count), "--tps", str(tps),
+                    "--seed", str(random.randrange(1, 2**31)), "--no-progress")
+
+
+def finish(process, timeout: float = 300) -> None:
+    stdout, stderr = process.communicate(timeout=timeout)
+    assert process.returncode == 0, stderr
+
+
+def keys_since(db: psycopg.Connection, since: datetime) -> list[str]:
+    return [row[0] for row in db.execute("SELECT trans_num FROM transactions WHERE created_at >= %s", (since,))]
+
+
+def db_now(db: psycopg.Connection) -> datetime:
+    return db.execute("SELECT now()").fetchone()[0]
+
+
+def wait_for(check: Callable[[], bool], *, timeout: float, what: str, interval: float = 1.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"not within {timeout:.0f} s: {what}")
+
+
+def connect() -> psycopg.Connection:
+    return psycopg.connect(cfg.get_postgres_settings().conninfo(), autocommit=True)

@@ -126,6 +126,17 @@ class SparkSettings(_Base):
     spark_driver_host: str | None = Field(None, description="Address executors reach the driver at, on a cluster (e.g. the job's compose service name); empty: Spark's default.")
 
 
+class SparkClusterSettings(_Base):
+    """The Spark standalone master and worker of docker-compose.yml (read by compose; the jobs reach the cluster through SPARK_MASTER)."""
+
+    spark_master_port: int = Field(7077, description="Published port of the compose Spark master (spark://localhost:<port>).")
+    spark_master_ui_port: int = Field(8080, description="Published port of the compose Spark master's web UI.")
+    spark_worker_ui_ports: str = Field("8081-8089", description="Published port range of the compose Spark workers' web UIs (one per scaled worker).")
+    spark_worker_cores: int = Field(2, description="Cores each compose Spark worker offers.")
+    spark_worker_memory: str = Field("2g", description="Memory each compose Spark worker offers to executors.")
+    spark_cores_per_job: int = Field(1, description="Cores one job takes from the cluster (spark.deploy.defaultCores), so both jobs run at once on one worker.")
+
+
 class StreamingSettings(_Base):
     """The two Spark Structured Streaming jobs: the lakehouse job and the prediction job."""
 
@@ -135,8 +146,8 @@ class StreamingSettings(_Base):
     )
     lakehouse_trigger_seconds: float = Field(1.0, description="Trigger interval of the bronze query (Kafka → bronze); bronze latency is about this plus one batch.")
     lakehouse_max_offsets_per_trigger: int = Field(200000, description="Most Kafka records one bronze micro-batch reads (bounds a backfill's batch size).")
-    silver_trigger_seconds: float = Field(5.0, description="Trigger interval of the silver query (bronze → silver MERGE); a MERGE costs more than an append, so it runs less often.")
-    gold_refresh_seconds: float = Field(60.0, description="The silver query recomputes the gold tables from silver at most this often; 0: only `fraudlake lakehouse gold` does.")
+    silver_trigger_seconds: float = Field(10.0, description="Trigger interval of the silver query (bronze → silver MERGE); a MERGE costs more than an append, so it runs less often.")
+    gold_refresh_seconds: float = Field(300.0, description="The silver query recomputes the gold tables from silver at most this often; 0: only `fraudlake lakehouse gold` does.")
     lakehouse_vacuum_retention_hours: int = Field(168, description="`fraudlake lakehouse optimize` vacuums files older than this many hours that no table version needs.")
     lakehouse_ui_port: int = Field(4040, description="Spark UI port of the lakehouse job (Spark tries the next ports when it is taken).")
     prediction_trigger_seconds: float = Field(
@@ -258,6 +269,7 @@ ALL_SETTINGS: tuple[type[BaseSettings], ...] = (
     ConnectSettings,
     MinioSettings,
     SparkSettings,
+    SparkClusterSettings,
     StreamingSettings,
     AlertSettings,
     ModelSettings,

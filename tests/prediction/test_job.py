@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from collections import Counter
 
 import httpx
@@ -18,6 +19,7 @@ from fraudlake.prediction.client import encode
 from fraudlake.stack.jobs import JobFailed
 from tests.conftest import REPO_ROOT
 from tests.fakeslack import FakeSlack
+from tests.stack.test_cdc_path import a_transaction, insert
 from tests.streaming.helpers import component, db_now, finish, job, keys_since, stream, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.spark]
@@ -108,6 +110,18 @@ def test_a_new_transaction_is_scored_as_the_api_scores_it_and_fraud_reaches_slac
     card = str(transaction["cc_num"])
     assert answer["risk_level"] in text and card[-4:] in text and card not in text
     assert_exactly_once(db, slack, keys)
+
+
+def test_a_row_the_api_refuses_is_quarantined_with_its_reason_and_the_rest_scored(prediction, slack, db):
+    keys = [f"refused-{uuid.uuid4().hex}" for _ in range(20)]
+    with db.transaction():  # one commit, so the rows travel in one batch
+        for i, key in enumerate(keys):
+            insert(db, a_transaction(key) | {"lat": 95.0 if i == 7 else 36.0788})
+    wait_for(lambda: len(predictions(db, keys)) == 19, timeout=120, what="19 predictions")
+    (reason,) = db.execute("SELECT reason FROM fraud_predictions_quarantine WHERE trans_num = %s",
+                           (keys[7],)).fetchone()
+    assert reason.startswith("lat: ") and "90" in reason
+    assert keys[7] not in predictions(db, keys)
 
 
 def test_kill_9_while_10000_rows_stream_scores_each_once_and_alerts_each_fraud_once(prediction, slack, db):

@@ -59,6 +59,10 @@ cfg.reset_settings()
 
 _started: set[str] = set()
 
+# What the data path's tests need running; the streaming jobs are started by their
+# own tests, which also kill and restart them.
+SERVICES = {"postgres", "kafka", "connect", "minio", "api"}
+
 
 def _start(names: set[str]) -> None:
     from fraudlake import stack
@@ -95,7 +99,7 @@ def postgres_service() -> cfg.PostgresSettings:
 def full_stack() -> None:
     """Every component: PostgreSQL, Kafka, Kafka Connect with the Debezium connector
     RUNNING, MinIO and the prediction API."""
-    _start({"postgres", "kafka", "connect", "minio", "api"})
+    _start(SERVICES)
 
 
 @pytest.fixture(scope="session")

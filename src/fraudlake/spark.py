@@ -7,6 +7,7 @@ Jars come from the Maven cache (`fraudlake fetch`) through `spark.jars`, never f
 from __future__ import annotations
 
 import os
+import sys
 
 from pyspark.sql import SparkSession
 
@@ -57,6 +58,9 @@ def spark_conf() -> dict[str, str]:
 def build_spark_session(app_name: str, extra_conf: dict[str, str] | None = None) -> SparkSession:
     # pandas-on-Spark (used by pyspark.testing and toPandas) requires this with pyarrow ≥ 2.
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+    # Python workers (a notebook's UDF, say) run this interpreter, which has fraudlake
+    # and pyspark's dependencies, not whatever `python3` is first on the PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name).master(cfg.get_spark_settings().spark_master)
     for key, value in (spark_conf() | (extra_conf or {})).items():
         builder = builder.config(key, value)

@@ -5,6 +5,8 @@ Read back without a JVM (fraudlake.lakehouse.reader)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import uuid
 from decimal import Decimal
 
@@ -12,11 +14,15 @@ import pytest
 from confluent_kafka import Producer
 
 from fraudlake import settings as cfg
-from fraudlake.lakehouse.reader import query
+from fraudlake.lakehouse.gold import optimize, refresh_gold
+from fraudlake.lakehouse.reader import delta_table, query
+from fraudlake.lakehouse.tables import uri
 from fraudlake.schema import COLUMN_NAMES
 from fraudlake.streaming.checkpoints import checkpoint_exists, clear_checkpoints
+from tests.conftest import REPO_ROOT
+from tests.producer.helpers import FRAUDLAKE
 from tests.stack.test_cdc_path import a_transaction, insert
-from tests.streaming.helpers import db_now, finish, job, keys_since, stream, wait_for
+from tests.streaming.helpers import crash_mid_stream, job, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.spark]
 
@@ -84,14 +90,7 @@ def test_inserts_updates_and_deletes_reach_bronze_once_and_silver_equals_postgre
 
 
 def test_kill_9_mid_stream_then_restart_loses_and_repeats_nothing(lakehouse, db):
-    since = db_now(db)
-    feed = stream(3000, tps=500)
-    wait_for(lambda: len(keys_since(db, since)) > 800, timeout=60, what="the feed to be under way")
-    lakehouse.kill()
-    lakehouse.start()
-    finish(feed)
-    keys = keys_since(db, since)
-    assert len(keys) == 3000
+    keys = crash_mid_stream(db, lakehouse, 3000, tps=500, after=800)
     wait_for(lambda: len(bronze_events(keys)) >= 3000, timeout=180, what="every insert in bronze")
     assert len(bronze_events(keys)) == 3000
     assert duplicate_records() == []
@@ -138,3 +137,38 @@ def test_a_malformed_record_is_quarantined_with_its_reason_and_the_stream_goes_o
     assert [r for v, r in reasons.items() if v != marker] == ["column amt: ten does not cast to decimal(12,2)"]
     wait_for_silver(db, [after])
     assert bronze_events([marker]) == []
+
+
+def test_optimize_and_gold_run_with_the_job_stopped_and_keep_every_row(lakehouse, spark):
+    refused = subprocess.run([str(FRAUDLAKE), "lakehouse", "optimize"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert refused.returncode != 0 and "the lakehouse job is running" in refused.stderr
+
+    lakehouse.stop()
+    try:
+        silver_count = query("SELECT count(*) AS n FROM s", s=SILVER).to_pylist()[0]["n"]
+        bronze_files = len(delta_table(*BRONZE).file_uris())
+        bronze_count = query("SELECT count(*) AS n FROM b", b=BRONZE).to_pylist()[0]["n"]
+        report = optimize(spark, retention_hours=168)
+        assert report[uri(BRONZE)]["files_removed"] > 0
+        assert len(delta_table(*BRONZE).file_uris()) < bronze_files
+        assert query("SELECT count(*) AS n FROM b", b=BRONZE).to_pylist()[0]["n"] == bronze_count
+
+        written = refresh_gold(spark)
+        by_hour = query("SELECT sum(transactions) AS n, sum(frauds) AS f FROM g", g=("gold", "fraud_by_hour")).to_pylist()[0]
+        labelled = query("SELECT count(*) AS n, sum(CAST(is_fraud AS INT)) AS f FROM s", s=SILVER).to_pylist()[0]
+        assert by_hour == {"n": silver_count, "f": labelled["f"]}
+        assert written["fraud_by_hour"] <= 24
+        cards = query("SELECT sum(transactions) AS n FROM c", c=("gold", "card_daily")).to_pylist()[0]["n"]
+        assert cards == silver_count
+    finally:
+        lakehouse.start()
+
+
+@pytest.mark.parametrize(("setting", "value"), [("KAFKA_TOPIC", "no.such.topic"),
+                                                 ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")])
+def test_a_missing_topic_or_kafka_is_a_clear_error_naming_the_setting(full_stack, setting, value):
+    result = subprocess.run([str(FRAUDLAKE), "lakehouse", "run"], cwd=REPO_ROOT, capture_output=True, text=True,
+                            env={**os.environ, setting: value}, timeout=120)
+    assert result.returncode == 2
+    assert f"({setting})" in result.stderr
+    assert "Traceback" not in result.stderr and "java" not in result.stderr.lower()

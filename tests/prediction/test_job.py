@@ -20,7 +20,7 @@ from fraudlake.stack.jobs import JobFailed
 from tests.conftest import REPO_ROOT
 from tests.fakeslack import FakeSlack
 from tests.stack.test_cdc_path import a_transaction, insert
-from tests.streaming.helpers import component, db_now, finish, job, keys_since, stream, wait_for
+from tests.streaming.helpers import component, crash_mid_stream, db_now, finish, job, keys_since, stream, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.spark]
 
@@ -125,14 +125,7 @@ def test_a_row_the_api_refuses_is_quarantined_with_its_reason_and_the_rest_score
 
 
 def test_kill_9_while_10000_rows_stream_scores_each_once_and_alerts_each_fraud_once(prediction, slack, db):
-    since = db_now(db)
-    feed = stream(10_000, tps=1000)
-    wait_for(lambda: len(keys_since(db, since)) > 3000, timeout=60, what="the feed to be under way")
-    prediction.kill()
-    prediction.start()
-    finish(feed)
-    keys = keys_since(db, since)
-    assert len(keys) == 10_000
+    keys = crash_mid_stream(db, prediction, 10_000, tps=1000, after=3000)
     wait_scored(db, keys)
     assert_exactly_once(db, slack, keys)
 

@@ -12,6 +12,7 @@ from fraudlake import settings as cfg
 from fraudlake import stack
 from fraudlake.cdc import Op
 from fraudlake.stack.minio import s3_filesystem
+from tests.conftest import SERVICES
 
 from .cdc_helpers import collect_events, end_offsets, topic_consumer
 from .test_cdc_path import a_transaction, insert
@@ -37,7 +38,7 @@ def test_down_and_up_keep_data_and_resume_without_snapshot(full_stack, db, postg
     db.close()
     stack.down()
     assert all(state["pid"] is None for state in stack.status().values())
-    stack.up()
+    stack.up(SERVICES)
 
     with psycopg.connect(postgres_service.conninfo(), autocommit=True) as conn:
         kept = conn.execute("SELECT count(*) FROM transactions WHERE trans_num = %s", (before_restart,)).fetchone()[0]

@@ -46,6 +46,20 @@ def db_now(db: psycopg.Connection) -> datetime:
     return db.execute("SELECT now()").fetchone()[0]
 
 
+def crash_mid_stream(db: psycopg.Connection, crashed: StreamingJob, count: int, tps: int, after: int) -> list[str]:
+    """Stream `count` new transactions, kill -9 the job once `after` of them are in,
+    start it again as an operator would, and return every key of the feed."""
+    since = db_now(db)
+    feed = stream(count, tps)
+    wait_for(lambda: len(keys_since(db, since)) > after, timeout=60, what="the feed to be under way")
+    crashed.kill()
+    crashed.start()
+    finish(feed)
+    keys = keys_since(db, since)
+    assert len(keys) == count
+    return keys
+
+
 def wait_for(check: Callable[[], bool], *, timeout: float, what: str, interval: float = 1.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -22,12 +22,28 @@ def run_command() -> None:
     sys.exit(main())
 
 
+def _refuse_while_the_job_runs() -> None:
+    """Delta on S3 allows one writer per table: the job's, while it runs."""
+    from datetime import UTC, datetime, timedelta
+
+    from fraudlake.streaming.progress import read_progress
+
+    recent = datetime.now(UTC) - timedelta(seconds=60)
+    running = [q for q in read_progress(cfg.get_postgres_settings(), "lakehouse")
+               if q.state == "running" and q.updated_at > recent]
+    if running:
+        raise click.ClickException(
+            "the lakehouse job is running, and Delta on S3 allows one writer per table; stop it first "
+            "(`fraudlake down --only lakehouse`, or `docker compose stop lakehouse-job`), then start it again.")
+
+
 @lakehouse.command("gold")
 def gold_command() -> None:
-    """Recompute the gold tables from silver now."""
+    """Recompute the gold tables from silver now (the job does it every GOLD_REFRESH_SECONDS)."""
     from fraudlake.lakehouse.gold import refresh_gold
     from fraudlake.spark import build_spark_session
 
+    _refuse_while_the_job_runs()
     spark = build_spark_session("fraudlake-gold")
     for table, rows in refresh_gold(spark).items():
         click.echo(f"gold/{table}: {rows} rows")
@@ -40,6 +56,7 @@ def optimize_command() -> None:
     from fraudlake.lakehouse.gold import optimize
     from fraudlake.spark import build_spark_session
 
+    _refuse_while_the_job_runs()
     spark = build_spark_session("fraudlake-optimize")
     for path, result in optimize(spark, cfg.get_streaming_settings().lakehouse_vacuum_retention_hours).items():
         click.echo(f"{path}: {result['files_removed']} files compacted into {result['files_added']}")

@@ -54,6 +54,19 @@ class ProgressStore:
             self._conn = None
 
 
+    def mark_stopped(self) -> None:
+        """Every row of this process: stopped. Spark's own termination events may not be
+        delivered once its context stops."""
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self.postgres.conninfo(), autocommit=True, connect_timeout=3)
+            self._conn.execute("UPDATE streaming_progress SET state = 'stopped', updated_at = now() "
+                               "WHERE job = %s AND pid = %s AND state = 'running'", (self.job, self.pid))
+        except psycopg.Error as exc:
+            log.warning("could not record that %s stopped: %s", self.job, exc)
+            self._conn = None
+
+
 class ProgressListener(StreamingQueryListener):
     """Spark's query events, written to the progress table as they happen."""
 

@@ -77,11 +77,11 @@ def run_job(name: str, start_queries: StartQueries, *, ui_port: int, background:
         stopping.set()
         for thread in threads:
             thread.join(timeout=30)
-        store.record("job", "stopped")
         try:
             spark.stop()
         except Exception:  # noqa: BLE001 - the JVM may already be gone (stopped with its process group)
             pass
+        store.mark_stopped()
     log.info("%s job stopped", name)
     return 0
 

@@ -146,7 +146,7 @@ class StreamingSettings(_Base):
     )
     lakehouse_trigger_seconds: float = Field(1.0, description="Trigger interval of the bronze query (Kafka → bronze); bronze latency is about this plus one batch.")
     lakehouse_max_offsets_per_trigger: int = Field(200000, description="Most Kafka records one bronze micro-batch reads (bounds a backfill's batch size).")
-    silver_trigger_seconds: float = Field(10.0, description="Trigger interval of the silver query (bronze → silver MERGE); a MERGE costs more than an append, so it runs less often.")
+    silver_trigger_seconds: float = Field(30.0, description="Trigger interval of the silver query (bronze → silver MERGE). A MERGE reads the whole of silver whatever the batch's size, so fewer, larger batches cost far less CPU; silver is this many seconds behind bronze.")
     gold_refresh_seconds: float = Field(300.0, description="The silver query recomputes the gold tables from silver at most this often; 0: only `fraudlake lakehouse gold` does.")
     lakehouse_vacuum_retention_hours: int = Field(168, description="`fraudlake lakehouse optimize` vacuums files older than this many hours that no table version needs.")
     lakehouse_ui_port: int = Field(4040, description="Spark UI port of the lakehouse job (Spark tries the next ports when it is taken).")

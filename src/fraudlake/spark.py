@@ -32,6 +32,8 @@ def spark_conf() -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(spark.spark_shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.showConsoleProgress": "false",
+        # Queries of one job share the driver's cores by pool (fraudlake.lakehouse.job).
+        "spark.scheduler.mode": "FAIR",
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         # Delta on S3 allows a single writer per table; the default S3SingleDriverLogStore

@@ -24,12 +24,15 @@ def refresh_gold(spark: SparkSession) -> dict[str, int]:
         silver.unpersist()
 
 
-def optimize(spark: SparkSession, retention_hours: int) -> dict[str, dict]:
+ALL_TABLES = (BRONZE, QUARANTINE, SILVER, *GOLD.values())
+
+
+def optimize(spark: SparkSession, retention_hours: int, tables: tuple[tuple[str, ...], ...] = ALL_TABLES) -> dict[str, dict]:
     """Compact small files (micro-batches write many) and vacuum what no version needs."""
     # Delta refuses a retention under 7 days unless told the reader window is known.
     spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", str(retention_hours >= 168).lower())
     report = {}
-    for table in (BRONZE, QUARANTINE, SILVER, *GOLD.values()):
+    for table in tables:
         path = uri(table)
         if not DeltaTable.isDeltaTable(spark, path):
             continue

@@ -42,7 +42,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # tests.fakeslack: the same fake webhook the tests use
 
 from fraudlake import settings as cfg  # noqa: E402
-from fraudlake.lakehouse.reader import delta_table  # noqa: E402
+from fraudlake.lakehouse.reader import delta_table, query  # noqa: E402
 from fraudlake.stack import components  # noqa: E402
 from fraudlake.stack.minio import s3_filesystem  # noqa: E402
 from tests.fakeslack import FakeSlack  # noqa: E402
@@ -176,6 +176,38 @@ def slack_phase(tps: int, seconds: float) -> np.ndarray:
     return np.array([arrival[k] - float(alerted[k]) for k in arrival])
 
 
+def count(table: tuple[str, str], where: str = "true") -> int:
+    return query(f"SELECT count(*) AS n FROM t WHERE {where}", t=table).to_pylist()[0]["n"]
+
+
+def backfill_phase(rows: int, out: Path) -> dict[str, float]:
+    """Bulk-load `rows` generated transactions; seconds until bronze, silver and the
+    predictions hold them all (measured from the start of the load)."""
+    csv = out / "backfill.csv"
+    subprocess.run([str(FRAUDLAKE), "producer", "generate", "--rows", str(rows), "--seed",
+                    str(random.randrange(1, 2**31)), "--out", str(csv)], check=True, cwd=REPO_ROOT)
+    silver_before = count(("silver", "transactions"))
+    bronze_before = count(("bronze", "transactions"), "op = 'c'")
+    with conn() as db:
+        predicted_before = db.execute("SELECT count(*) FROM fraud_predictions").fetchone()[0]
+    started = time.monotonic()
+    subprocess.run([str(FRAUDLAKE), "producer", "load", "--csv", str(csv), "--no-progress"], check=True, cwd=REPO_ROOT)
+    done: dict[str, float] = {"loaded into PostgreSQL": time.monotonic() - started}
+    checks = {
+        "bronze": lambda: count(("bronze", "transactions"), "op = 'c'") >= bronze_before + rows,
+        "silver": lambda: count(("silver", "transactions")) >= silver_before + rows,
+        "predictions": lambda: conn().execute("SELECT count(*) FROM fraud_predictions").fetchone()[0] >= predicted_before + rows,
+    }
+    while checks and time.monotonic() - started < 1800:
+        for name, check in list(checks.items()):
+            if check():
+                done[name] = time.monotonic() - started
+                del checks[name]
+        time.sleep(5)
+    csv.unlink()
+    return done
+
+
 def rss_mb() -> dict[str, float]:
     """Resident memory of each stack component, its child processes included."""
     children: dict[int, list[int]] = {}
@@ -200,14 +232,17 @@ def rss_mb() -> dict[str, float]:
 @click.command()
 @click.option("--tps", default=1000, show_default=True, help="Rate of the steady phase.")
 @click.option("--seconds", default=120.0, show_default=True, help="Length of the steady phase.")
+@click.option("--warmup", default=30.0, show_default=True, help="Seconds of unmeasured feed before the steady phase.")
 @click.option("--slack/--no-slack", default=True, help="Measure commit → Slack.")
 @click.option("--slack-tps", default=30, show_default=True, help="Rate of the Slack phase (~2 % are alerted).")
 @click.option("--slack-seconds", default=60.0, show_default=True)
 @click.option("--ramp/--no-ramp", default=True, help="Find the highest rate the prediction job keeps up with.")
 @click.option("--ramp-rates", default="2000,3500,5000,6500", show_default=True)
 @click.option("--ramp-seconds", default=30.0, show_default=True)
+@click.option("--backfill", "backfill_rows", default=0, show_default=True,
+              help="Also bulk-load this many generated rows and time bronze, silver and predictions (1300000: fraudTrain's size).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Report folder (default reports/bench/<date>).")
-def main(tps, seconds, slack, slack_tps, slack_seconds, ramp, ramp_rates, ramp_seconds, out) -> None:
+def main(tps, seconds, warmup, slack, slack_tps, slack_seconds, ramp, ramp_rates, ramp_seconds, backfill_rows, out) -> None:
     out = out or REPO_ROOT / "reports" / "bench" / date.today().isoformat()
     out.mkdir(parents=True, exist_ok=True)
     streaming = cfg.get_streaming_settings()
@@ -219,21 +254,30 @@ def main(tps, seconds, slack, slack_tps, slack_seconds, ramp, ramp_rates, ramp_s
         click.echo(line)
         lines.append(f"- {line}")
 
-    click.echo(f"steady: {tps} tx/s for {seconds:.0f} s …")
     running = {c.name for c in components() if c.pid() is not None}
-    since, keys = feed(tps, seconds)
-    series = {}
-    if "prediction" in running:
-        wait_predicted(keys)
-        series["commit → prediction"] = prediction_latencies(since)
-    if "lakehouse" in running:
-        series["commit → bronze file written"] = bronze_latencies(since, len(keys))
-    say(f"steady {tps} tx/s, {len(keys):,} transactions; jobs running: "
-        + (", ".join(sorted(running & {"lakehouse", "prediction"})) or "none"))
-    for name, values in series.items():
-        say(describe(name, values))
-    histogram(out / "steady_latency.png", series, f"Latency at a steady {tps} tx/s")
-    lines.append("\n![steady latency](steady_latency.png)\n")
+    if seconds:
+        if warmup:
+            # Freshly started JVMs compile their hot paths and the jobs' first batches
+            # refresh gold and read the tables' logs: seconds of latency that say nothing
+            # about the steady state.
+            click.echo(f"warm-up: {tps} tx/s for {warmup:.0f} s (not measured) …")
+            _, warm_keys = feed(tps, warmup)
+            if "prediction" in running:
+                wait_predicted(warm_keys)
+        click.echo(f"steady: {tps} tx/s for {seconds:.0f} s …")
+        since, keys = feed(tps, seconds)
+        series = {}
+        if "prediction" in running:
+            wait_predicted(keys)
+            series["commit → prediction"] = prediction_latencies(since)
+        if "lakehouse" in running:
+            series["commit → bronze file written"] = bronze_latencies(since, len(keys))
+        say(f"steady {tps} tx/s, {len(keys):,} transactions; jobs running: "
+            + (", ".join(sorted(running & {"lakehouse", "prediction"})) or "none"))
+        for name, values in series.items():
+            say(describe(name, values))
+        histogram(out / "steady_latency.png", series, f"Latency at a steady {tps} tx/s")
+        lines.append("\n![steady latency](steady_latency.png)\n")
 
     if slack:
         click.echo(f"slack: {slack_tps} tx/s for {slack_seconds:.0f} s …")
@@ -258,6 +302,11 @@ def main(tps, seconds, slack, slack_tps, slack_seconds, ramp, ramp_rates, ramp_s
                 f"ended, p50 {p['p50']:.2f} s, p99 {p['p99']:.2f} s — {'kept up' if kept_up else 'fell behind'}")
             if not kept_up:
                 break
+
+    if backfill_rows:
+        click.echo(f"backfill: {backfill_rows:,} rows …")
+        for what, elapsed in backfill_phase(backfill_rows, out).items():
+            say(f"backfill of {backfill_rows:,} rows: {what} after {elapsed:.0f} s")
 
     memory = rss_mb()
     say("resident memory: " + ", ".join(f"{name} {mb:,.0f} MB" for name, mb in memory.items())

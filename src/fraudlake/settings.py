@@ -144,7 +144,7 @@ class StreamingSettings(_Base):
         "earliest",
         description="Where a job with no checkpoint starts reading the topic: `earliest` or `latest`. The lakehouse job resumes from the offsets already in bronze when it has any, so a cleared checkpoint never writes twice.",
     )
-    lakehouse_trigger_seconds: float = Field(1.0, description="Trigger interval of the bronze query (Kafka → bronze); bronze latency is about this plus one batch.")
+    lakehouse_trigger_seconds: float = Field(5.0, description="Trigger interval of the bronze query (Kafka → bronze); bronze latency is about this plus one batch. Each batch costs about a second of a core whatever its size, so on a small machine a longer interval leaves the CPU to the prediction job, whose latency alerts depend on.")
     lakehouse_max_offsets_per_trigger: int = Field(200000, description="Most Kafka records one bronze micro-batch reads (bounds a backfill's batch size).")
     silver_trigger_seconds: float = Field(30.0, description="Trigger interval of the silver query (bronze → silver MERGE). A MERGE reads the whole of silver whatever the batch's size, so fewer, larger batches cost far less CPU; silver is this many seconds behind bronze.")
     gold_refresh_seconds: float = Field(300.0, description="The silver query recomputes the gold tables from silver at most this often; 0: only `fraudlake lakehouse gold` does.")

@@ -44,6 +44,7 @@ TEST_ENV = {
     "LAKEHOUSE_UI_PORT": "14040",
     "PREDICTION_UI_PORT": "14041",
     # Shorter waits than a deployment needs, so the job tests see results sooner.
+    "LAKEHOUSE_TRIGGER_SECONDS": "1",
     "SILVER_TRIGGER_SECONDS": "2",
     "JOB_RESTART_SECONDS": "3",
     "PREDICTION_EXPORT_SECONDS": "2",

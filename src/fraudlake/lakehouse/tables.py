@@ -34,10 +34,6 @@ def _empty_batch(spark: SparkSession) -> DataFrame:
     return decode_cdc(spark.createDataFrame([], KAFKA_RECORD_SCHEMA))
 
 
-def bronze_schema(spark: SparkSession) -> StructType:
-    return bronze_rows(_empty_batch(spark)).schema
-
-
 def silver_schema(spark: SparkSession) -> StructType:
     bronze = bronze_rows(_empty_batch(spark))
     return bronze.select(*[c for c in SILVER_COLUMNS if c != "updated_at"],

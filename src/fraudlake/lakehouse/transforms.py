@@ -16,7 +16,6 @@ from fraudlake.streaming.cdc import ROW_COLUMNS
 EVENT_COLUMNS = ("lsn", "source_ts", "tx_id")
 KAFKA_COLUMNS = ("kafka_partition", "kafka_offset", "kafka_timestamp")
 BRONZE_COLUMNS = ("op", *ROW_COLUMNS, *EVENT_COLUMNS, *KAFKA_COLUMNS, "ingested_at", "event_date")
-QUARANTINE_COLUMNS = ("raw_key", "raw_value", *KAFKA_COLUMNS, "reason", "quarantined_at")
 SILVER_COLUMNS = (*ROW_COLUMNS, "lsn", "source_ts", "updated_at")
 
 

@@ -113,10 +113,6 @@ class QueryStatus:
     def processed_rows_per_second(self) -> float | None:
         return (self.progress or {}).get("processedRowsPerSecond")
 
-    @property
-    def batch_timestamp(self) -> str | None:
-        return (self.progress or {}).get("timestamp")
-
     def kafka_offsets(self) -> dict[int, int]:
         """The next offset per partition of the Kafka topic this query has processed."""
         for source in (self.progress or {}).get("sources", []):

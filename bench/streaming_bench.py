@@ -180,6 +180,11 @@ def count(table: tuple[str, str], where: str = "true") -> int:
     return query(f"SELECT count(*) AS n FROM t WHERE {where}", t=table).to_pylist()[0]["n"]
 
 
+def predicted_count() -> int:
+    with conn() as db:
+        return db.execute("SELECT count(*) FROM fraud_predictions").fetchone()[0]
+
+
 def backfill_phase(rows: int, out: Path) -> dict[str, float]:
     """Bulk-load `rows` generated transactions; seconds until bronze, silver and the
     predictions hold them all (measured from the start of the load)."""
@@ -188,15 +193,14 @@ def backfill_phase(rows: int, out: Path) -> dict[str, float]:
                     str(random.randrange(1, 2**31)), "--out", str(csv)], check=True, cwd=REPO_ROOT)
     silver_before = count(("silver", "transactions"))
     bronze_before = count(("bronze", "transactions"), "op = 'c'")
-    with conn() as db:
-        predicted_before = db.execute("SELECT count(*) FROM fraud_predictions").fetchone()[0]
+    predicted_before = predicted_count()
     started = time.monotonic()
     subprocess.run([str(FRAUDLAKE), "producer", "load", "--csv", str(csv), "--no-progress"], check=True, cwd=REPO_ROOT)
     done: dict[str, float] = {"loaded into PostgreSQL": time.monotonic() - started}
     checks = {
         "bronze": lambda: count(("bronze", "transactions"), "op = 'c'") >= bronze_before + rows,
         "silver": lambda: count(("silver", "transactions")) >= silver_before + rows,
-        "predictions": lambda: conn().execute("SELECT count(*) FROM fraud_predictions").fetchone()[0] >= predicted_before + rows,
+        "predictions": lambda: predicted_count() >= predicted_before + rows,
     }
     while checks and time.monotonic() - started < 1800:
         for name, check in list(checks.items()):

@@ -9,7 +9,6 @@ from datetime import datetime
 
 import psycopg
 
-from fraudlake import settings as cfg
 from fraudlake.stack import components
 from fraudlake.stack.jobs import StreamingJob
 from tests.producer.helpers import producer
@@ -68,6 +67,3 @@ def wait_for(check: Callable[[], bool], *, timeout: float, what: str, interval: 
         time.sleep(interval)
     raise AssertionError(f"not within {timeout:.0f} s: {what}")
 
-
-def connect() -> psycopg.Connection:
-    return psycopg.connect(cfg.get_postgres_settings().conninfo(), autocommit=True)

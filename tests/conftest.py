@@ -21,28 +21,36 @@ import psycopg
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TEST_RUN_DIR = REPO_ROOT / ".run" / "test"
+# Two test sessions on one machine (say, two worktrees) each set their own offset and
+# run directory so their stacks do not meet.
+PORT_OFFSET = int(os.environ.get("FRAUDLAKE_TEST_PORT_OFFSET", "10000"))
+TEST_RUN_DIR = Path(os.environ.get("FRAUDLAKE_TEST_RUN_DIR", REPO_ROOT / ".run" / "test"))
 SAMPLE_CSV = REPO_ROOT / "data" / "fraudTrain_sample.csv"  # 5,039 real Kaggle rows, 22 fraud
+
+
+def _port(base: int) -> str:
+    return str(base + PORT_OFFSET)
+
 
 TEST_ENV = {
     "FRAUDLAKE_RUN_DIR": str(TEST_RUN_DIR),
     "FRAUDLAKE_ENV_FILE": str(TEST_RUN_DIR / ".env"),
     "POSTGRES_HOST": "127.0.0.1",
-    "POSTGRES_PORT": "15432",
-    "KAFKA_PORT": "19092",
-    "KAFKA_CONTROLLER_PORT": "19093",
-    "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:19092",
-    "CONNECT_PORT": "18083",
-    "CONNECT_URL": "http://127.0.0.1:18083",
-    "MINIO_PORT": "19000",
-    "MINIO_CONSOLE_PORT": "19001",
-    "MINIO_ENDPOINT": "http://127.0.0.1:19000",
-    "API_PORT": "18000",
-    "API_URL": "http://127.0.0.1:18000",
+    "POSTGRES_PORT": _port(5432),
+    "KAFKA_PORT": _port(9092),
+    "KAFKA_CONTROLLER_PORT": _port(9093),
+    "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_port(9092)}",
+    "CONNECT_PORT": _port(8083),
+    "CONNECT_URL": f"http://127.0.0.1:{_port(8083)}",
+    "MINIO_PORT": _port(9000),
+    "MINIO_CONSOLE_PORT": _port(9001),
+    "MINIO_ENDPOINT": f"http://127.0.0.1:{_port(9000)}",
+    "API_PORT": _port(8000),
+    "API_URL": f"http://127.0.0.1:{_port(8000)}",
     "SPARK_MASTER": "local[2]",
     "SPARK_DRIVER_MEMORY": "1g",
-    "LAKEHOUSE_UI_PORT": "14040",
-    "PREDICTION_UI_PORT": "14041",
+    "LAKEHOUSE_UI_PORT": _port(4040),
+    "PREDICTION_UI_PORT": _port(4041),
     # Shorter waits than a deployment needs, so the job tests see results sooner.
     "LAKEHOUSE_TRIGGER_SECONDS": "1",
     "SILVER_TRIGGER_SECONDS": "2",

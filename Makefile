@@ -3,7 +3,7 @@
 VENV ?= .venv
 FRAUDLAKE := $(VENV)/bin/fraudlake
 
-.PHONY: help bootstrap up down status test test-fast clean-run
+.PHONY: help bootstrap up down status test test-fast faults clean-run
 
 help:
 	@echo "make up        start PostgreSQL, Kafka, Kafka Connect + Debezium and MinIO locally"
@@ -11,6 +11,7 @@ help:
 	@echo "make status    state of each component, the connector and the topic"
 	@echo "make test      run every test (starts its own stack on ports +10000)"
 	@echo "make test-fast only the tests that need no running service"
+	@echo "make faults    only the fault-injection suite (kill -9 of each component mid-stream)"
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -29,6 +30,9 @@ test: bootstrap
 
 test-fast: bootstrap
 	$(VENV)/bin/pytest -m "not stack and not spark"
+
+faults: bootstrap
+	$(VENV)/bin/pytest -m faults
 
 # Forget the local stack's data (PostgreSQL, Kafka, MinIO); artifacts stay cached.
 clean-run: down

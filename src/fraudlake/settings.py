@@ -204,6 +204,7 @@ class ProducerSettings(_Base):
     producer_load_connections: int = Field(2, description="Connections `producer load` writes chunks through at once; index upkeep in PostgreSQL, not parsing, limits a bulk load.")
     producer_stream_tps: float = Field(10.0, description="Default rate of `producer stream`, in transactions per second.")
     producer_stream_commits_per_second: int = Field(20, description="How many small transactions a second `producer stream` spreads its rate over (each holds the rows due by then).")
+    producer_stream_reconnect_seconds: float = Field(300.0, description="How long `producer stream` keeps trying to reconnect to a PostgreSQL that went away (restart, crash) before it gives up; the rows of a commit whose outcome was lost are not sent twice.")
     producer_generate_seed: int = Field(0, description="Default seed of `producer generate` and `producer stream --generate`; the same seed gives the same transactions.")
 
 

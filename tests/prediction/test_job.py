@@ -9,7 +9,6 @@ import os
 import subprocess
 import time
 import uuid
-from collections import Counter
 
 import httpx
 import pytest
@@ -20,7 +19,8 @@ from fraudlake.stack.jobs import JobFailed
 from tests.conftest import REPO_ROOT
 from tests.fakeslack import FakeSlack
 from tests.stack.test_cdc_path import a_transaction, insert
-from tests.streaming.helpers import component, crash_mid_stream, db_now, finish, job, keys_since, stream, wait_for
+from tests.streaming.helpers import (alerted, component, crash_mid_stream, db_now, finish, job, keys_since, predictions,
+                                     slack_counts, stream, wait_for)
 
 pytestmark = [pytest.mark.stack, pytest.mark.spark]
 
@@ -46,26 +46,6 @@ def prediction(full_stack, slack):
     cfg.reset_settings()
 
 
-def predictions(db, keys) -> dict[str, tuple]:
-    rows = db.execute("SELECT trans_num, fraud_probability, is_fraud_predicted, risk_level FROM fraud_predictions "
-                      "WHERE trans_num = ANY(%s)", (list(keys),))
-    return {row[0]: row[1:] for row in rows}
-
-
-def alerted(db, keys) -> list[str]:
-    """The keys that must reach Slack: predicted fraud at or above ALERT_MIN_LEVEL."""
-    levels = cfg.get_alert_settings().alert_min_level.levels_from()
-    return [row[0] for row in db.execute(
-        "SELECT trans_num FROM fraud_predictions WHERE trans_num = ANY(%s) AND is_fraud_predicted "
-        "AND risk_level = ANY(%s)", (list(keys), levels))]
-
-
-def slack_counts(slack: FakeSlack, keys) -> Counter:
-    """How many Slack messages name each key (one alert, or a line of a digest)."""
-    texts = [json.dumps(message.payload) for message in slack.messages]
-    return Counter({key: sum(key in text for text in texts) for key in keys})
-
-
 def wait_scored(db, keys, timeout: float = 240) -> None:
     wait_for(lambda: len(predictions(db, keys)) == len(keys), timeout=timeout,
              what=f"{len(keys)} predictions")
@@ -73,14 +53,14 @@ def wait_scored(db, keys, timeout: float = 240) -> None:
 
 def wait_alerted(db, slack, keys, timeout: float = 120) -> list[str]:
     expected = alerted(db, keys)
-    wait_for(lambda: all(slack_counts(slack, expected).values()), timeout=timeout, what="every alert at Slack")
+    wait_for(lambda: all(slack_counts(slack.messages, expected).values()), timeout=timeout, what="every alert at Slack")
     return expected
 
 
 def assert_exactly_once(db, slack, keys) -> None:
     assert len(predictions(db, keys)) == len(keys)
     expected = wait_alerted(db, slack, keys)
-    counts = slack_counts(slack, keys)
+    counts = slack_counts(slack.messages, keys)
     assert {key for key, n in counts.items() if n} == set(expected)
     assert set(counts[key] for key in expected) <= {1}, "an alert reached Slack twice"
     ledger = dict(db.execute("SELECT status, count(*) FROM fraud_alerts WHERE trans_num = ANY(%s) GROUP BY 1",

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import random
+import re
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import psycopg
 
+from fraudlake import settings as cfg
 from fraudlake.stack import components
 from fraudlake.stack.jobs import StreamingJob
 from tests.producer.helpers import producer
@@ -57,6 +61,33 @@ def crash_mid_stream(db: psycopg.Connection, crashed: StreamingJob, count: int, 
     keys = keys_since(db, since)
     assert len(keys) == count
     return keys
+
+
+def predictions(db: psycopg.Connection, keys) -> dict[str, tuple]:
+    rows = db.execute("SELECT trans_num, fraud_probability, is_fraud_predicted, risk_level FROM fraud_predictions "
+                      "WHERE trans_num = ANY(%s)", (list(keys),))
+    return {row[0]: row[1:] for row in rows}
+
+
+def alerted(db: psycopg.Connection, keys) -> list[str]:
+    """The keys that must reach Slack: predicted fraud at or above ALERT_MIN_LEVEL."""
+    levels = cfg.get_alert_settings().alert_min_level.levels_from()
+    return [row[0] for row in db.execute(
+        "SELECT trans_num FROM fraud_predictions WHERE trans_num = ANY(%s) AND is_fraud_predicted "
+        "AND risk_level = ANY(%s)", (list(keys), levels))]
+
+
+# Alerts and digest lines name the transaction as `trans_num` (fraudlake.alerts.messages).
+_QUOTED = re.compile(r"`([^`]+)`")
+
+
+def slack_counts(messages: Iterable, keys) -> Counter:
+    """How many Slack messages name each key (one alert, or a line of a digest)."""
+    wanted = set(keys)
+    counts = Counter({key: 0 for key in wanted})
+    for message in messages:
+        counts.update(set(_QUOTED.findall(json.dumps(message.payload))) & wanted)
+    return counts
 
 
 def wait_for(check: Callable[[], bool], *, timeout: float, what: str, interval: float = 1.0) -> None:

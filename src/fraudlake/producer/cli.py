@@ -84,7 +84,8 @@ def stream(csv_path: Path | None, generated: bool, seed: int | None, tps: float 
         file = _open_kaggle_file(csv_path)
         chunks, source = file.chunks(LOOKUP_ROWS, offset, limit), file.source
     pace = Pace(tps or settings.producer_stream_tps, settings.producer_stream_commits_per_second, duration, max_rows)
-    counts, elapsed = stream_rows(_conninfo(), chunks, source, pace, keep_times=keep_times, progress=progress)
+    counts, elapsed = stream_rows(_conninfo(), chunks, source, pace, keep_times=keep_times, progress=progress,
+                                  reconnect_seconds=settings.producer_stream_reconnect_seconds)
     _report(counts, elapsed)
 
 

@@ -3,13 +3,16 @@
 The pace is kept against the clock from the start (rows due = elapsed × rate), so a
 slow commit is caught up on the next tick instead of lowering the rate. Rows whose
 `trans_num` is already in the table are dropped before pacing, so a rerun resumes
-where the last run stopped instead of replaying it.
+where the last run stopped instead of replaying it. A connection lost mid-stream
+(PostgreSQL restarted or killed) is opened again, and the stream goes on without
+sending a row twice or leaving one out.
 """
 
 from __future__ import annotations
 
 import io
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -59,6 +62,7 @@ class _Feed:
         self.rejected: list[Rejected] = []
         self.skipped = 0
         self.exhausted = False
+        self._unread: CheckedChunk | None = None  # taken from `chunks`, not yet looked up
 
     def take(self, rows: int) -> tuple[CheckedChunk, int]:
         """Up to `rows` new rows, the rejects met on the way, and how many were skipped."""
@@ -70,7 +74,9 @@ class _Feed:
         return batch, skipped
 
     def _read_chunk(self) -> None:
-        chunk = next(self.chunks, None)
+        # Kept until its lookup has succeeded, so a connection lost during the lookup
+        # does not lose the chunk.
+        chunk = self._unread = self._unread or next(self.chunks, None)
         if chunk is None:
             self.exhausted = True
             return
@@ -82,6 +88,7 @@ class _Feed:
         self.skipped += chunk.good.num_rows - fresh.num_rows
         self.good = pa.concat_tables([self.good, fresh])
         self.rejected.extend(chunk.rejected)
+        self._unread = None
 
 
 def _stamp_now(batch: CheckedChunk) -> CheckedChunk:
@@ -103,35 +110,100 @@ def stream_rows(
     *,
     keep_times: bool = False,
     progress: bool = True,
+    reconnect_seconds: float = 0.0,
 ) -> tuple[Counts, float]:
     """Stream until the source ends, the duration or row count is reached, or Ctrl-C.
 
-    Returns the counts and the seconds spent.
+    A lost connection is opened again for up to `reconnect_seconds`. Returns the counts
+    and the seconds spent.
     """
     counts = Counts()
     start = time.monotonic()
     with (
-        psycopg.connect(conninfo, autocommit=True) as conn,
+        _ctrl_c_requests_stop() as stop,
+        _Session(conninfo, source, chunks, reconnect_seconds, stop) as session,
         tqdm(total=pace.max_rows, unit=" rows", disable=not progress, desc="stream") as bar,
     ):
-        writer = TransactionWriter(conn, source)
-        feed = _Feed(conn, chunks)
-        with _ctrl_c_requests_stop() as stop:
-            for tick in counter(1):
-                if stop.wait(max(0.0, start + tick / pace.commits_per_second - time.monotonic())):
-                    break
-                elapsed = time.monotonic() - start
-                if pace.duration_s is not None:
-                    elapsed = min(elapsed, pace.duration_s)
-                batch, skipped = feed.take(_due(pace, counts, elapsed))
-                done = writer.write(batch if keep_times else _stamp_now(batch))
-                done.read += skipped
-                done.skipped += skipped
-                counts += done
-                bar.update(done.loaded + done.quarantined)
-                if stop.is_set() or _finished(pace, counts, feed, elapsed):
-                    break
+        for tick in counter(1):
+            if stop.wait(max(0.0, start + tick / pace.commits_per_second - time.monotonic())):
+                break
+            elapsed = time.monotonic() - start
+            if pace.duration_s is not None:
+                elapsed = min(elapsed, pace.duration_s)
+            batch, skipped = session.take(_due(pace, counts, elapsed))
+            done = session.write(batch if keep_times else _stamp_now(batch))
+            done.read += skipped
+            done.skipped += skipped
+            counts += done
+            bar.update(done.loaded + done.quarantined)
+            if stop.is_set() or _finished(pace, counts, session.feed, elapsed):
+                break
     return counts, time.monotonic() - start
+
+
+class _Session:
+    """The stream's connection, writer and feed; a lost connection is opened again."""
+
+    def __init__(self, conninfo: str, source: str, chunks: Iterator[CheckedChunk], reconnect_seconds: float,
+                 stop: threading.Event):
+        self.conninfo = conninfo
+        self.source = source
+        self.reconnect_seconds = reconnect_seconds
+        self.stop = stop
+        self.conn = psycopg.connect(conninfo, autocommit=True)
+        self.writer = TransactionWriter(self.conn, source)
+        self.feed = _Feed(self.conn, chunks)
+
+    def __enter__(self) -> _Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.conn.close()
+
+    def take(self, rows: int) -> tuple[CheckedChunk, int]:
+        while True:
+            try:
+                return self.feed.take(rows)
+            except psycopg.OperationalError as lost:
+                self._reconnect(lost)
+
+    def write(self, batch: CheckedChunk) -> Counts:
+        landed = 0
+        while True:
+            try:
+                done = self.writer.write(batch)
+                done.loaded += landed
+                return done
+            except psycopg.OperationalError as lost:
+                self._reconnect(lost)
+                # The lost commit may have landed: its rows were absent when taken, so
+                # those present now are ours, written once; only the rest is sent again.
+                keys = batch.good.column("trans_num")
+                present = [row[0] for row in self.conn.execute(
+                    "SELECT trans_num FROM transactions WHERE trans_num = ANY(%s)", (keys.to_pylist(),))]
+                landed += len(present)
+                batch = CheckedChunk(batch.good.filter(pc.invert(pc.is_in(keys, pa.array(present, pa.string())))),
+                                     batch.rejected)
+
+    def _reconnect(self, lost: psycopg.OperationalError) -> None:
+        deadline = time.monotonic() + self.reconnect_seconds
+        delay = 0.5
+        while True:
+            if time.monotonic() + delay > deadline or self.stop.is_set():
+                raise lost
+            print(f"stream: connection to PostgreSQL lost ({str(lost).strip().splitlines()[0]}); "
+                  f"retrying in {delay:.1f} s", file=sys.stderr, flush=True)
+            self.stop.wait(delay)
+            delay = min(delay * 2, 5.0)
+            try:
+                conn = psycopg.connect(self.conninfo, autocommit=True)
+            except psycopg.OperationalError as again:
+                lost = again
+                continue
+            self.conn.close()
+            self.conn = self.feed.conn = conn
+            self.writer = TransactionWriter(conn, self.source)
+            return
 
 
 @contextmanager

@@ -185,6 +185,9 @@ class ModelSettings(_Base):
     )
 
 
+_API_BYTES_PER_ROW = 2048
+
+
 class ApiSettings(_Base):
     """The prediction API (services/prediction-api)."""
 
@@ -192,9 +195,18 @@ class ApiSettings(_Base):
     api_port: int = Field(8000, description="Port the prediction API listens on.")
     api_url: str = Field("http://127.0.0.1:8000", description="Prediction API base URL, as its clients (the prediction job) reach it.")
     api_batch_limit: int = Field(5000, description="Most transactions one POST /predict/raw/batch may carry; more is answered 413.")
+    api_max_body_bytes: int | None = Field(None, gt=0, description="Longest request body the API reads, in bytes; a longer one is answered 413 before it is decoded. Empty: 2 KiB per transaction of API_BATCH_LIMIT (a full Kaggle row is about 500 bytes of JSON).")
     api_history_lookup: bool = Field(True, description="Read each card's recent history from PostgreSQL `transactions` for the per-card features; false scores every request on its own rows only.")
     api_db_pool_size: int = Field(4, description="Most PostgreSQL connections the API keeps for history lookups.")
-    api_token: SecretStr | None = Field(None, description="Bearer token the API requires in `Authorization: Bearer …`; empty: no authentication.")
+    api_token: SecretStr = Field(description="Bearer token the API requires in `Authorization: Bearer …` on everything but /health and /metrics; every client fraudlake ships sends it.")
+
+    def auth_headers(self) -> dict[str, str]:
+        """What a client sends to be let in."""
+        return {"authorization": f"Bearer {self.api_token.get_secret_value()}"}
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.api_max_body_bytes or self.api_batch_limit * _API_BYTES_PER_ROW
 
 
 class ProducerSettings(_Base):

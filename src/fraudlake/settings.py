@@ -216,6 +216,7 @@ class ProducerSettings(_Base):
     producer_load_connections: int = Field(2, description="Connections `producer load` writes chunks through at once; index upkeep in PostgreSQL, not parsing, limits a bulk load.")
     producer_stream_tps: float = Field(10.0, description="Default rate of `producer stream`, in transactions per second.")
     producer_stream_commits_per_second: int = Field(20, description="How many small transactions a second `producer stream` spreads its rate over (each holds the rows due by then).")
+    producer_max_text_chars: int = Field(1000, gt=0, le=16000, description="Longest text field (merchant, names, street, city, job …) `producer load` and `producer stream` accept; a longer row is quarantined. Kafka refuses a message over 1 MiB, so a row whose change event would be larger must never reach `transactions`: at most 16000 (9 text columns × 6 bytes a JSON-escaped character stays below it).")
     producer_generate_seed: int = Field(0, description="Default seed of `producer generate` and `producer stream --generate`; the same seed gives the same transactions.")
 
 

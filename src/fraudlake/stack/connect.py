@@ -18,6 +18,7 @@ from fraudlake.settings import ConnectSettings, KafkaSettings, PathSettings, Pos
 from fraudlake.stack.artifacts import REPO_ROOT, plugin_dir
 from fraudlake.stack.kafka import LOG4J2_CONFIG, java_command
 from fraudlake.stack.process import DaemonComponent, StackError
+from fraudlake.stack.rundir import make_dir
 
 CONNECTORS_DIR = REPO_ROOT / "debezium" / "connectors"
 
@@ -101,7 +102,7 @@ class KafkaConnect(DaemonComponent):
         return [("CONNECT_PORT", self.settings.connect_port)]
 
     def _write_config(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
+        make_dir(self.home)
         config = self.home / "connect-distributed.properties"
         config.write_text("\n".join([
             f"bootstrap.servers={self.kafka.kafka_bootstrap_servers}",

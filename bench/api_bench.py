@@ -82,7 +82,9 @@ class Server:
 
 
 def _client(url: str) -> httpx.Client:
-    return httpx.Client(base_url=url, headers={"content-type": "application/json"}, timeout=60)
+    # The server reads API_TOKEN from the same settings.
+    headers = {"content-type": "application/json", **cfg.get_api_settings().auth_headers()}
+    return httpx.Client(base_url=url, headers=headers, timeout=60)
 
 
 def _batch_rows_per_s(url: str, batches: list[bytes], batch_rows: int, explain: str, concurrency: int = 1) -> float:

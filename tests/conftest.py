@@ -105,6 +105,13 @@ def postgres_service() -> cfg.PostgresSettings:
 
 
 @pytest.fixture(scope="session")
+def api_service() -> cfg.ApiSettings:
+    """The stack's prediction API, with the PostgreSQL it reads history from."""
+    _start({"postgres", "api"})
+    return cfg.get_api_settings()
+
+
+@pytest.fixture(scope="session")
 def full_stack() -> None:
     """Every component: PostgreSQL, Kafka, Kafka Connect with the Debezium connector
     RUNNING, MinIO and the prediction API."""

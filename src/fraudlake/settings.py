@@ -185,6 +185,9 @@ class ModelSettings(_Base):
     )
 
 
+_API_BYTES_PER_ROW = 2048
+
+
 class ApiSettings(_Base):
     """The prediction API (services/prediction-api)."""
 
@@ -192,9 +195,18 @@ class ApiSettings(_Base):
     api_port: int = Field(8000, description="Port the prediction API listens on.")
     api_url: str = Field("http://127.0.0.1:8000", description="Prediction API base URL, as its clients (the prediction job) reach it.")
     api_batch_limit: int = Field(5000, description="Most transactions one POST /predict/raw/batch may carry; more is answered 413.")
+    api_max_body_bytes: int | None = Field(None, gt=0, description="Longest request body the API reads, in bytes; a longer one is answered 413 before it is decoded. Empty: 2 KiB per transaction of API_BATCH_LIMIT (a full Kaggle row is about 500 bytes of JSON).")
     api_history_lookup: bool = Field(True, description="Read each card's recent history from PostgreSQL `transactions` for the per-card features; false scores every request on its own rows only.")
     api_db_pool_size: int = Field(4, description="Most PostgreSQL connections the API keeps for history lookups.")
-    api_token: SecretStr | None = Field(None, description="Bearer token the API requires in `Authorization: Bearer …`; empty: no authentication.")
+    api_token: SecretStr = Field(description="Bearer token the API requires in `Authorization: Bearer …` on everything but /health and /metrics; every client fraudlake ships sends it.")
+
+    def auth_headers(self) -> dict[str, str]:
+        """What a client sends to be let in."""
+        return {"authorization": f"Bearer {self.api_token.get_secret_value()}"}
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.api_max_body_bytes or self.api_batch_limit * _API_BYTES_PER_ROW
 
 
 class ProducerSettings(_Base):
@@ -205,6 +217,7 @@ class ProducerSettings(_Base):
     producer_stream_tps: float = Field(10.0, description="Default rate of `producer stream`, in transactions per second.")
     producer_stream_commits_per_second: int = Field(20, description="How many small transactions a second `producer stream` spreads its rate over (each holds the rows due by then).")
     producer_stream_reconnect_seconds: float = Field(300.0, description="How long `producer stream` keeps trying to reconnect to a PostgreSQL that went away (restart, crash) before it gives up; the rows of a commit whose outcome was lost are not sent twice.")
+    producer_max_text_chars: int = Field(1000, gt=0, le=16000, description="Longest text field (merchant, names, street, city, job …) `producer load` and `producer stream` accept; a longer row is quarantined. Kafka refuses a message over 1 MiB, so a row whose change event would be larger must never reach `transactions`: at most 16000 (9 text columns × 6 bytes a JSON-escaped character stays below it).")
     producer_generate_seed: int = Field(0, description="Default seed of `producer generate` and `producer stream --generate`; the same seed gives the same transactions.")
 
 

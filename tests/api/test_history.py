@@ -79,10 +79,11 @@ def test_lookup_of_rows_not_yet_committed(stored, repository, db):
 
 
 def test_api_scores_with_database_history(stored, tiny_model, postgres_service):
-    app = create_app(ApiSettings(api_history_lookup=True))
+    settings = ApiSettings(api_history_lookup=True)
+    app = create_app(settings)
     app.dependency_overrides[get_model] = lambda: tiny_model
     batch = stored.iloc[-100:]
-    with TestClient(app) as client:
+    with TestClient(app, headers=settings.auth_headers()) as client:
         health = client.get("/health").json()
         assert health["database"]["ok"] is True and "PostgreSQL" in health["database"]["detail"]
         single = client.post("/predict/raw", json=as_payload(batch.iloc[[-1]])[0]).json()
@@ -98,9 +99,10 @@ def test_unreachable_database_is_503_not_a_crash(tiny_model, sample, postgres_se
     repo.open()
     with pytest.raises(HistoryUnavailable):
         repo.fetch(sample.head(2))
-    app = create_app(ApiSettings(api_history_lookup=False))
+    settings = ApiSettings(api_history_lookup=False)
+    app = create_app(settings)
     app.dependency_overrides[get_model] = lambda: tiny_model
-    with TestClient(app) as client:
+    with TestClient(app, headers=settings.auth_headers()) as client:
         app.state.history = repo
         response = client.post("/predict/raw", json=as_payload(sample.iloc[[0]])[0])
         assert response.status_code == 503 and "unreachable" in response.json()["detail"]

@@ -19,7 +19,7 @@ def _client(model, **settings) -> TestClient:
     app = create_app(ApiSettings(api_history_lookup=False, **settings))
     app.dependency_overrides[get_model] = lambda: model
     app.dependency_overrides[get_history] = lambda: None
-    return TestClient(app)
+    return TestClient(app, headers=app.state.settings.auth_headers())
 
 
 @pytest.fixture
@@ -90,6 +90,7 @@ def test_unknown_category_is_scored(client, sample):
 def test_bearer_token(tiny_model, sample):
     row = as_payload(sample.iloc[[0]])[0]
     with _client(tiny_model, api_token=SecretStr("s3cret")) as c:
+        del c.headers["authorization"]
         assert c.post("/predict/raw", json=row).status_code == 401
         assert c.post("/predict/raw", json=row, headers={"Authorization": "Bearer nope"}).status_code == 401
         assert c.post("/predict/raw", json=row, headers={"Authorization": "Bearer s3cret"}).status_code == 200
@@ -112,7 +113,8 @@ def test_health_model_info_and_metrics(client, tiny_model, sample):
 
 
 def test_health_without_a_model_is_503(tmp_path):
-    with TestClient(create_app(ApiSettings(api_history_lookup=False), model_dir=tmp_path)) as c:
+    settings = ApiSettings(api_history_lookup=False)
+    with TestClient(create_app(settings, model_dir=tmp_path), headers=settings.auth_headers()) as c:
         response = c.get("/health")
         assert response.status_code == 503 and response.json()["model"]["ok"] is False
         assert c.get("/model/info").status_code == 503

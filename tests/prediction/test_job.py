@@ -80,7 +80,7 @@ def test_a_new_transaction_is_scored_as_the_api_scores_it_and_fraud_reaches_slac
     cursor = db.execute("SELECT * FROM transactions WHERE trans_num = %s", (expected[0],))
     transaction = dict(zip([column.name for column in cursor.description], cursor.fetchone()))
     (answer,) = httpx.post(f"{cfg.get_api_settings().api_url}/predict/raw/batch", content=encode([transaction]),
-                           headers={"content-type": "application/json"}).json()
+                           headers={"content-type": "application/json", **cfg.get_api_settings().auth_headers()}).json()
     assert scored[expected[0]][0] == pytest.approx(answer["fraud_probability"], abs=1e-9)
     assert scored[expected[0]][2] == answer["risk_level"]
 

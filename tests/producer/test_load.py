@@ -91,6 +91,10 @@ BROKEN = {
     19: (lambda f: _set(f, "dob", "1988-02-30"), "unparsable dob"),
     21: (lambda f: _set(f, "amt", "4.975"), "amt has more than 2 decimals"),
     23: (lambda f: _set(f, "cc_num", "99999999999999999999"), "unparsable cc_num"),
+    25: (lambda f: _set(f, "trans_date_trans_time", "0001-01-01 00:00:00"), "trans_date_trans_time outside [1970-01-01, 2100-01-01)"),
+    27: (lambda f: _set(f, "trans_date_trans_time", "2100-01-01 00:00:00"), "trans_date_trans_time outside [1970-01-01, 2100-01-01)"),
+    29: (lambda f: _set(f, "dob", "1899-12-31"), "dob before 1900-01-01"),
+    4: (lambda f: _set(f, "cc_num", "0"), "cc_num out of range [1, 2^63)"),
 }
 
 
@@ -118,23 +122,86 @@ def test_broken_rows_are_quarantined_with_line_and_reason(db, tmp_path, postgres
     clean(db)
     path = _broken_file(tmp_path)
     counts = load_file(postgres_service.conninfo(), path, chunk_rows=7, progress=False)
-    assert (counts.read, counts.loaded, counts.skipped, counts.quarantined) == (42, 29, 0, 13)
+    assert (counts.read, counts.loaded, counts.skipped, counts.quarantined) == (42, 25, 0, 17)
     assert counts.read == counts.loaded + counts.skipped + counts.quarantined
     rows = {number: (raw, reason) for number, raw, reason in db.execute(
         "SELECT line_number, raw_line, reason FROM transactions_quarantine WHERE source = %s",
         (str(path.resolve()),))}
     assert set(rows) == {*BROKEN, 31, 43}
-    file_lines = path.read_text(errors="replace").splitlines()
+    file_lines = path.read_text(errors="backslashreplace").splitlines()
     for number, (_, reason) in BROKEN.items():
         assert rows[number][1].startswith(reason), (number, rows[number][1])
         assert rows[number][0] == file_lines[number - 1]
     assert rows[31] == ("not,a,transaction", "expected 23 columns, found 3")
-    assert rows[43] == ("0,caf\ufffd not UTF-8", "not UTF-8")
-    assert count(db) == 29
+    assert rows[43] == ("0,caf\\xe9 not UTF-8", "not UTF-8")  # the byte kept, escaped
+    assert count(db) == 25
 
     rerun = load_file(postgres_service.conninfo(), path, chunk_rows=100, progress=False)
-    assert (rerun.read, rerun.loaded, rerun.skipped, rerun.quarantined) == (42, 0, 29, 13)
-    assert count(db, "transactions_quarantine") == 13
+    assert (rerun.read, rerun.loaded, rerun.skipped, rerun.quarantined) == (42, 0, 25, 17)
+    assert count(db, "transactions_quarantine") == 17
+
+
+def _sample_file(tmp_path, lines: int, replace: dict[int, bytes], head: bytes = b"") -> tuple:
+    """The sample's header and first `lines` rows, with some lines (by line number) replaced."""
+    text = SAMPLE.read_bytes().splitlines(keepends=True)[:1 + lines]
+    for number, line in replace.items():
+        text[number - 1] = line
+    path = tmp_path / "hostile.csv"
+    path.write_bytes(head + b"".join(text))
+    return path, text
+
+
+def _quarantined(db, path) -> dict[int, tuple[str, str]]:
+    return {number: (raw, reason) for number, raw, reason in db.execute(
+        "SELECT line_number, raw_line, reason FROM transactions_quarantine WHERE source = %s", (str(path.resolve()),))}
+
+
+def _edited(line: bytes, column: str, value: str) -> bytes:
+    """A sample line with one field set."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(_set(next(csv.reader([line.decode()])), column, value))
+    return out.getvalue().encode()
+
+
+def test_a_nul_byte_and_an_over_long_line_are_quarantined_and_their_chunk_loads(db, tmp_path):
+    clean(db)
+    sample = SAMPLE.read_bytes().splitlines(keepends=True)
+    path, _ = _sample_file(tmp_path, 30, {
+        5: _edited(sample[4], "merchant", "fraud_Nul\x00Byte"),
+        9: _edited(sample[8], "merchant", "x" * 200_000),  # over Python csv's 128 KiB field limit
+    })
+    result = run_producer("load", "--csv", str(path))  # one chunk holds all 30 rows
+    assert result.returncode == 0, result.stderr
+    assert summary(result.stdout) == {"read": 30, "loaded": 28, "skipped": 0, "quarantined": 2}
+    rows = _quarantined(db, path)
+    nul_line = _edited(sample[4], "merchant", "fraud_Nul\x00Byte").decode().rstrip("\n")
+    assert rows[5] == (nul_line.replace("\x00", "\\x00"), "NUL character in line")  # the byte kept, escaped
+    assert rows[9][1] == "unparsable line: field larger than field limit (131072)"
+    assert len(rows[9][0]) > 200_000
+    assert count(db) == 28
+
+
+def test_a_text_field_longer_than_the_setting_is_quarantined(db, tmp_path):
+    clean(db)
+    sample = SAMPLE.read_bytes().splitlines(keepends=True)
+    path, _ = _sample_file(tmp_path, 20, {7: _edited(sample[6], "merchant", "m" * 5000)})
+    result = run_producer("load", "--csv", str(path), env={"PRODUCER_MAX_TEXT_CHARS": "4000"})
+    assert result.returncode == 0, result.stderr
+    assert summary(result.stdout) == {"read": 20, "loaded": 19, "skipped": 0, "quarantined": 1}
+    (reason,) = [reason for _, reason in _quarantined(db, path).values()]
+    assert reason.startswith("merchant longer than 4,000 characters (PRODUCER_MAX_TEXT_CHARS): 'mmm")
+    assert reason.endswith("… (5,000 characters)")
+
+
+def test_a_byte_order_mark_before_the_header_is_accepted(db, tmp_path):
+    clean(db)
+    path, _ = _sample_file(tmp_path, 10, {}, head=b"\xef\xbb\xbf")  # as Excel saves a CSV
+    result = run_producer("load", "--csv", str(path))
+    assert result.returncode == 0, result.stderr
+    assert summary(result.stdout) == {"read": 10, "loaded": 10, "skipped": 0, "quarantined": 0}
 
 
 def test_foreign_header_is_refused_before_anything_loads(db, tmp_path):

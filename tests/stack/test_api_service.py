@@ -22,6 +22,9 @@ def test_the_stack_serves_predictions_with_database_history(full_stack):
 
     transaction = as_payload(read_kaggle_csv(SAMPLE_CSV, nrows=1))[0]
     response = httpx.post(f"{url}/predict/raw", json=transaction, timeout=10)
+    assert response.status_code == 401  # the stack's API is not open to anyone
+    response = httpx.post(f"{url}/predict/raw", json=transaction, timeout=10,
+                          headers=cfg.get_api_settings().auth_headers())
 
     assert response.status_code == 200, response.text
     body = response.json()

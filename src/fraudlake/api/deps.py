@@ -50,9 +50,7 @@ _bearer = HTTPBearer(auto_error=False)
 
 async def require_token(settings: SettingsDep,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
-    """Checks `Authorization: Bearer <API_TOKEN>` when a token is configured."""
-    if settings.api_token is None:
-        return
+    """Checks `Authorization: Bearer <API_TOKEN>`."""
     expected = settings.api_token.get_secret_value().encode()
     if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), expected):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token",

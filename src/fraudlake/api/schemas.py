@@ -16,11 +16,23 @@ from typing import Annotated
 
 import msgspec
 import numpy as np
+from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from msgspec import Meta
 from pydantic import BaseModel, Field
 
 from fraudlake.features import INPUT_COLUMNS
+from fraudlake.schema import (DOB_AFTER_TRANSACTION_PROBLEM, DOB_TOO_EARLY_PROBLEM, EARLIEST_DOB,
+                              EARLIEST_TRANSACTION_TIME, LATEST_TRANSACTION_TIME, TRANS_NUM_MAX_LENGTH,
+                              TRANSACTION_TIME_PROBLEM, VALUE_BOUNDS)
+
+
+_NO_NUL = "^[^\x00]*$"  # NUL_PROBLEM: the id goes into SQL, and no text column can hold one
+
+
+def _bounded(column: str, description: str = "") -> Meta:
+    bound = VALUE_BOUNDS[column]
+    return Meta(ge=bound.low, le=bound.high, description=description or None)
 
 
 # gc=False: the structs hold only scalars, so they cannot form cycles, and leaving them
@@ -30,19 +42,21 @@ class RawTransaction(msgspec.Struct, kw_only=True, gc=False):
     the whole row; the other Kaggle fields (merchant, names, address, job, unix_time,
     is_fraud) and any unknown ones are ignored, not validated."""
 
-    trans_num: Annotated[str, Meta(min_length=1, description="Transaction id (the primary key of `transactions`).")]
+    trans_num: Annotated[str, Meta(min_length=1, max_length=TRANS_NUM_MAX_LENGTH, pattern=_NO_NUL,
+                                   description="Transaction id (the primary key of `transactions`).")]
     trans_date_trans_time: Annotated[datetime, Meta(
-        description="Wall-clock time of the transaction, e.g. 2019-01-01 00:00:18; a time zone, if given, is ignored.")]
-    cc_num: Annotated[int, Meta(ge=0, description="Card number; the per-card history is keyed by it.")]
-    amt: Annotated[float, Meta(ge=0, description="Amount.")]
-    category: Annotated[str, Meta(description="Merchant category; one the model does not know is scored as missing.")]
-    gender: Annotated[str, Meta(description="M or F; anything else is scored as missing.")]
-    dob: Annotated[date, Meta(description="Cardholder's date of birth.")]
-    city_pop: Annotated[int, Meta(ge=0)]
-    lat: Annotated[float, Meta(ge=-90, le=90, description="Cardholder latitude.")]
-    long: Annotated[float, Meta(ge=-180, le=180, description="Cardholder longitude.")]
-    merch_lat: Annotated[float, Meta(ge=-90, le=90)]
-    merch_long: Annotated[float, Meta(ge=-180, le=180)]
+        description="Wall-clock time of the transaction, e.g. 2019-01-01 00:00:18; a time zone, if given, is ignored. "
+                    f"Within [{EARLIEST_TRANSACTION_TIME:%Y-%m-%d}, {LATEST_TRANSACTION_TIME:%Y-%m-%d}).")]
+    cc_num: Annotated[int, _bounded("cc_num", "Card number; the per-card history is keyed by it.")]
+    amt: Annotated[float, _bounded("amt", "Amount.")]
+    category: Annotated[str, Meta(pattern=_NO_NUL, description="Merchant category; one the model does not know is scored as missing.")]
+    gender: Annotated[str, Meta(pattern=_NO_NUL, description="M or F; anything else is scored as missing.")]
+    dob: Annotated[date, Meta(description=f"Cardholder's date of birth: from {EARLIEST_DOB:%Y-%m-%d} to the transaction's day.")]
+    city_pop: Annotated[int, _bounded("city_pop")]
+    lat: Annotated[float, _bounded("lat", "Cardholder latitude.")]
+    long: Annotated[float, _bounded("long", "Cardholder longitude.")]
+    merch_lat: Annotated[float, _bounded("merch_lat")]
+    merch_long: Annotated[float, _bounded("merch_long")]
 
 
 # The request body's JSON schema, inlined into the OpenAPI document (FastAPI cannot
@@ -51,6 +65,9 @@ RAW_TRANSACTION_SCHEMA: dict = msgspec.json.schema_components([RawTransaction])[
 
 _ONE = msgspec.json.Decoder(RawTransaction)
 _MANY = msgspec.json.Decoder(list[RawTransaction])
+_ROWS_UNDECODED = msgspec.json.Decoder(list[msgspec.Raw])
+# No row is shorter than its required keys with one-character values: `"name":v,` each.
+_MIN_ROW_BYTES = sum(len(name) + 4 for name in RawTransaction.__struct_fields__)
 _UNIX_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _PATH_PART = re.compile(r"\[(\d+)\]|\.([^.\[]+)")
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
@@ -58,12 +75,54 @@ _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 def decode_transaction(body: bytes) -> dict[str, list | np.ndarray]:
     """One JSON object as columns of one row; `RequestValidationError` when invalid."""
-    return to_columns([_decode(_ONE, body)])
+    columns = to_columns([_decode(_ONE, body, batch=False)])
+    _refuse_implausible(columns, batch=False)
+    return columns
 
 
-def decode_transactions(body: bytes) -> dict[str, list | np.ndarray]:
-    """A JSON array of transactions as columns; `RequestValidationError` when invalid."""
-    return to_columns(_decode(_MANY, body))
+def decode_transactions(body: bytes, max_rows: int) -> dict[str, list | np.ndarray]:
+    """A JSON array of at most `max_rows` transactions as columns; `RequestValidationError`
+    when invalid, `HTTPException` 413 when longer. One bad row refuses the whole batch."""
+    # Counting costs about half a decode, so it is done only for a body long enough
+    # to hold more rows than allowed, and then before any row is decoded.
+    if len(body) > max_rows * _MIN_ROW_BYTES:
+        rows = len(_decode(_ROWS_UNDECODED, body, batch=True))
+        if rows > max_rows:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                                f"{rows} transactions; at most {max_rows} per request (API_BATCH_LIMIT)")
+    columns = to_columns(_decode(_MANY, body, batch=True))
+    _refuse_implausible(columns, batch=True)
+    return columns
+
+
+def _refuse_implausible(columns: dict[str, list | np.ndarray], batch: bool) -> None:
+    """The checks across fields and rows that msgspec's per-field constraints cannot
+    state, with the producer's bounds (`fraudlake.schema`); the first failing row is named."""
+    seconds, dob = columns["trans_date_trans_time"], columns["dob"]
+    failures = [
+        ("trans_date_trans_time", TRANSACTION_TIME_PROBLEM,
+         (seconds < _EARLIEST_TIME) | (seconds >= _LATEST_TIME)),
+        ("dob", DOB_TOO_EARLY_PROBLEM, dob < _EARLIEST_DOB),
+        ("dob", DOB_AFTER_TRANSACTION_PROBLEM, dob > seconds.astype("datetime64[D]")),
+    ]
+    trans_nums = columns["trans_num"]
+    # Each transaction is scored once: two rows with one id would each be the other's
+    # history and get different scores, so a repeated id refuses the batch.
+    if len(set(trans_nums.tolist())) < len(trans_nums):
+        _, first = np.unique(trans_nums, return_index=True)
+        repeated = np.ones(len(trans_nums), dtype=bool)
+        repeated[first] = False
+        failures.append(("trans_num", "trans_num repeats an earlier row of the batch", repeated))
+    found = [(int(np.argmax(failing)), field, problem) for field, problem, failing in failures if failing.any()]
+    if found:
+        row, field, problem = min(found, key=lambda item: item[0])
+        loc = ["body", row, field] if batch else ["body", field]
+        raise RequestValidationError([{"type": "value_error", "loc": loc, "msg": problem}])
+
+
+_EARLIEST_TIME = np.datetime64(EARLIEST_TRANSACTION_TIME, "s")
+_LATEST_TIME = np.datetime64(LATEST_TRANSACTION_TIME, "s")
+_EARLIEST_DOB = np.datetime64(EARLIEST_DOB, "D")
 
 
 def to_columns(transactions: list[RawTransaction]) -> dict[str, list | np.ndarray]:
@@ -87,13 +146,40 @@ def to_columns(transactions: list[RawTransaction]) -> dict[str, list | np.ndarra
     }
 
 
-def _decode(decoder: msgspec.json.Decoder, body: bytes):
+def _decode(decoder: msgspec.json.Decoder, body: bytes, batch: bool):
     try:
         return decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise RequestValidationError([_error_detail(str(exc))]) from exc
     except msgspec.DecodeError as exc:
         raise RequestValidationError([{"type": "json_invalid", "loc": ["body"], "msg": str(exc)}]) from exc
+    except RecursionError as exc:  # msgspec recurses even through the unknown fields it skips
+        raise RequestValidationError([_deepest_nesting(body, batch)]) from exc
+
+
+# A JSON key (a string followed by a colon), any other string, or a bracket.
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"\s*:|"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _deepest_nesting(body: bytes, batch: bool) -> dict:
+    """A 422 detail naming the row and field where `body` nests deepest: the decoder
+    does not say where it ran out of stack. Only called on that error."""
+    row_depth = 2 if batch else 1
+    depth = deepest = 0
+    row, field, loc = -1, None, []
+    for token in _JSON_TOKEN.finditer(body):
+        text = token.group()
+        if text in (b"[", b"{"):
+            depth += 1
+            if depth == row_depth:
+                row, field = row + 1, None
+            if depth > deepest:
+                deepest, loc = depth, ([row] if batch else []) + ([field] if field else [])
+        elif text in (b"]", b"}"):
+            depth -= 1
+        elif depth == row_depth and text.endswith(b":"):
+            field = msgspec.json.decode(text[:-1].rstrip(), type=str)
+    return {"type": "value_error", "loc": ["body", *loc], "msg": f"JSON nested too deeply ({deepest} levels)"}
 
 
 def _error_detail(message: str) -> dict:

@@ -49,9 +49,7 @@ def encode(payloads: list[dict]) -> bytes:
 
 class PredictionClient:
     def __init__(self, api: ApiSettings, streaming: StreamingSettings):
-        headers = {"content-type": "application/json"}
-        if api.api_token is not None:
-            headers["authorization"] = f"Bearer {api.api_token.get_secret_value()}"
+        headers = {"content-type": "application/json", **api.auth_headers()}
         self.http = httpx.Client(base_url=api.api_url, headers=headers,
                                  timeout=streaming.prediction_api_timeout_seconds,
                                  limits=httpx.Limits(max_connections=streaming.prediction_api_parallelism))

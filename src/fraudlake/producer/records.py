@@ -24,7 +24,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from fraudlake.kaggle import KaggleFormatError, header_problems
-from fraudlake.schema import COLUMN_NAMES, DATE_FORMAT, TIMESTAMP_FORMAT, TRANSACTION_COLUMNS, ColumnType
+from fraudlake.schema import (COLUMN_NAMES, DATE_FORMAT, DOB_AFTER_TRANSACTION_PROBLEM, DOB_TOO_EARLY_PROBLEM,
+                              EARLIEST_DOB, EARLIEST_TRANSACTION_TIME, LATEST_TRANSACTION_TIME, NUL_PROBLEM,
+                              TIMESTAMP_FORMAT, TRANS_NUM_MAX_LENGTH, TRANSACTION_COLUMNS, TRANSACTION_TIME_PROBLEM,
+                              VALUE_BOUNDS, Bound, ColumnType)
+from fraudlake.settings import get_producer_settings
 
 LINE_NUMBER = "line_number"  # extra column of a checked chunk: where the row is in its file
 _STRINGS = pa.schema([(name, pa.string()) for name in COLUMN_NAMES])
@@ -34,7 +38,7 @@ GOOD_SCHEMA = _STRINGS.append(pa.field(LINE_NUMBER, pa.int64()))  # of CheckedCh
 @dataclass
 class Rejected:
     line_number: int  # 1-based, in the source file; the header is line 1
-    raw: str  # the line as read, without its line ending
+    raw: str  # the line as read, without its line ending; see `_text`
     reason: str
 
 
@@ -49,8 +53,12 @@ class KaggleFile:
 
     def __init__(self, path: str | PathLike):
         self.path = Path(path)
-        with self.path.open(newline="", encoding="utf-8", errors="replace") as handle:
-            header = next(csv.reader(handle), [])
+        # utf-8-sig: Excel starts a CSV it saves with a byte-order mark.
+        with self.path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+            try:
+                header = next(csv.reader(handle), [])
+            except csv.Error as exc:  # e.g. a first line longer than csv's field limit
+                raise KaggleFormatError(f"{self.path}: unreadable header ({exc})") from exc
         problems = header_problems(header)
         if problems:
             raise KaggleFormatError(f"{self.path}: not the Kaggle transactions header ({'; '.join(problems)})")
@@ -98,7 +106,9 @@ def check_block(first_line: int, lines: list[bytes], has_index: bool) -> Checked
 
 
 def _text(line: bytes) -> str:
-    return line.rstrip(b"\r\n").decode("utf-8", "replace")
+    """The line as the quarantine stores it: bytes that are not UTF-8, and NUL, which
+    PostgreSQL text cannot hold, written as `\\xNN` escapes, so the line can be rebuilt."""
+    return line.rstrip(b"\r\n").decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
 
 
 def _parse_fast(lines: list[bytes], has_index: bool) -> pa.Table | None:
@@ -138,9 +148,11 @@ def _parse_slow(first_line: int, lines: list[bytes], has_index: bool) -> tuple[p
             fields = next(csv.reader((line.rstrip(b"\r\n").decode("utf-8"),)), [])
         except UnicodeDecodeError:
             reason = "not UTF-8"
+        except csv.Error as exc:  # a field over csv's 128 KiB limit, a stray quote or line break
+            reason = f"unparsable line: {exc}"
         else:
-            if "\x00" in text:
-                reason = "NUL character in line"
+            if b"\x00" in line:
+                reason = f"{NUL_PROBLEM} in line"
             elif len(fields) != width:
                 reason = f"expected {width} columns, found {len(fields)}"
         if reason is None:
@@ -171,12 +183,26 @@ def _fails_time(fmt: str) -> Check:
     return check
 
 
-def _outside(low: float, high: float) -> Check:
+def _outside(bound: Bound) -> Check:
     def check(values: pa.Array) -> pa.Array:
+        # As floats: Arrow will not compare a double with an integer beyond 2^53.
         numbers = pc.cast(values, pa.float64())
-        return pc.invert(pc.and_(pc.greater_equal(numbers, low), pc.less_equal(numbers, high)))
+        return pc.invert(pc.and_(pc.greater_equal(numbers, float(bound.low)), pc.less_equal(numbers, float(bound.high))))
 
     return check
+
+
+def _before(earliest: str) -> Check:
+    # Values already match their format, so comparing the text compares the times.
+    return lambda values: pc.less(values, earliest)
+
+
+def _not_before(latest: str) -> Check:
+    return lambda values: pc.greater_equal(values, latest)
+
+
+def _longer_than(characters: int) -> Check:
+    return lambda values: pc.greater(pc.utf8_length(values), characters)
 
 
 def _fails_bigint(values: pa.Array) -> pa.Array:
@@ -196,21 +222,26 @@ _PARSE: dict[ColumnType, Check] = {
     ColumnType.DECIMAL: _fails_pattern(r"-?(\d+\.?\d*|\.\d+)"),
 }
 
-# Checks on parsable values: (column, reason, check), applied in this order.
+# Checks on parsable values: (column, reason, check), applied in this order. The
+# bounds are `fraudlake.schema`'s, which the API validates requests with too.
 _RANGES: list[tuple[str, str, Check]] = [
-    ("cc_num", "cc_num not positive", _fails_pattern(r"0*[1-9]\d*")),
     ("amt", "amt has more than 2 decimals", _fails_pattern(r"-?\d*(\.\d{0,2})?")),
-    ("amt", "amt out of range (0, 10^10)", _outside(0.01, 9_999_999_999.99)),
+    *((column, bound.problem(column), _outside(bound)) for column, bound in VALUE_BOUNDS.items()),
     ("gender", "gender not M or F", _fails_pattern(r"[MF]")),
-    ("zip", "zip out of range [0, 99999]", _outside(0, 99_999)),
-    ("lat", "lat out of range [-90, 90]", _outside(-90, 90)),
-    ("long", "long out of range [-180, 180]", _outside(-180, 180)),
-    ("city_pop", "city_pop out of range [0, 2^31)", _outside(0, 2**31 - 1)),
-    ("trans_num", "trans_num longer than 64 characters", _fails_pattern(r".{1,64}")),
-    ("merch_lat", "merch_lat out of range [-90, 90]", _outside(-90, 90)),
-    ("merch_long", "merch_long out of range [-180, 180]", _outside(-180, 180)),
+    ("trans_num", f"trans_num longer than {TRANS_NUM_MAX_LENGTH} characters", _longer_than(TRANS_NUM_MAX_LENGTH)),
     ("is_fraud", "is_fraud not 0 or 1", _fails_pattern(r"[01]")),
+    ("trans_date_trans_time", TRANSACTION_TIME_PROBLEM, _before(f"{EARLIEST_TRANSACTION_TIME:{TIMESTAMP_FORMAT}}")),
+    ("trans_date_trans_time", TRANSACTION_TIME_PROBLEM, _not_before(f"{LATEST_TRANSACTION_TIME:{TIMESTAMP_FORMAT}}")),
+    ("dob", DOB_TOO_EARLY_PROBLEM, _before(f"{EARLIEST_DOB:{DATE_FORMAT}}")),
 ]
+_TEXT_COLUMNS = [column for column, kind in TRANSACTION_COLUMNS.items() if kind is ColumnType.TEXT]
+_SHOWN_CHARACTERS = 80  # of a value in a reason: a reason repeating a 1 MB field helps no one
+
+
+def _shown(value: str) -> str:
+    if len(value) <= _SHOWN_CHARACTERS:
+        return repr(value)
+    return f"{value[:_SHOWN_CHARACTERS]!r}… ({len(value):,} characters)"
 
 
 def _row_problems(table: pa.Table) -> list[str | None]:
@@ -226,15 +257,20 @@ def _row_problems(table: pa.Table) -> list[str | None]:
             reasons[unflagged[position]] = reason(values[int(position)].as_py())
         unflagged = unflagged[~failing]
 
+    # Text is bounded so that a row's change event stays under Kafka's message limit.
+    max_text = get_producer_settings().producer_max_text_chars
     for column, kind in TRANSACTION_COLUMNS.items():
         flag(column, lambda values: pc.equal(values, ""), lambda _, c=column: f"empty {c}")
         if kind in _PARSE:
-            flag(column, _PARSE[kind], lambda v, c=column: f"unparsable {c}: {v!r}")
+            flag(column, _PARSE[kind], lambda v, c=column: f"unparsable {c}: {_shown(v)}")
+    for column in _TEXT_COLUMNS:
+        flag(column, _longer_than(max_text),
+             lambda v, c=column: f"{c} longer than {max_text:,} characters (PRODUCER_MAX_TEXT_CHARS): {_shown(v)}")
     for column, reason, check in _RANGES:
-        flag(column, check, lambda v, r=reason: f"{r}: {v!r}")
+        flag(column, check, lambda v, r=reason: f"{r}: {_shown(v)}")
     # Both are valid dates in ISO order by now, so comparing the text compares the dates.
     day = pc.utf8_slice_codeunits(table.column("trans_date_trans_time"), 0, 10)
-    flag("dob", lambda dob: pc.greater(dob, day.take(unflagged)), lambda v: f"dob after trans_date_trans_time: {v!r}")
+    flag("dob", lambda dob: pc.greater(dob, day.take(unflagged)), lambda v: f"{DOB_AFTER_TRANSACTION_PROBLEM}: {v!r}")
     return reasons
 
 

@@ -18,8 +18,13 @@ from fraudlake.settings import ConnectSettings, KafkaSettings, PathSettings, Pos
 from fraudlake.stack.artifacts import REPO_ROOT, plugin_dir
 from fraudlake.stack.kafka import LOG4J2_CONFIG, java_command
 from fraudlake.stack.process import DaemonComponent, StackError
+from fraudlake.stack.rundir import make_dir
 
 CONNECTORS_DIR = REPO_ROOT / "debezium" / "connectors"
+# What the worker logs for each change event it skips under `errors.tolerance=all`
+# (the connector JSON's choice): one too large for Kafka must not stop the pipeline,
+# but it is not scored either, so `fraudlake status` counts them.
+SKIPPED_EVENT_LOG_LINE = "Error encountered in task"
 
 
 def connector_file(name: str) -> Path:
@@ -101,7 +106,7 @@ class KafkaConnect(DaemonComponent):
         return [("CONNECT_PORT", self.settings.connect_port)]
 
     def _write_config(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
+        make_dir(self.home)
         config = self.home / "connect-distributed.properties"
         config.write_text("\n".join([
             f"bootstrap.servers={self.kafka.kafka_bootstrap_servers}",
@@ -161,4 +166,15 @@ class KafkaConnect(DaemonComponent):
                 result["connector"] = f"{state['connector']['state']} (tasks: {tasks or 'none'})"
         except httpx.HTTPError:
             pass
+        if skipped := self.skipped_events():
+            result["connector"] = (f"{result['connector']}; {skipped:,} change events skipped, "
+                                   f"see {self.daemon.log_file}")
         return result
+
+    def skipped_events(self) -> int:
+        """Change events the worker could not send (too large, …) and skipped, per its log."""
+        try:
+            with open(self.daemon.log_file, errors="replace") as log:
+                return sum(SKIPPED_EVENT_LOG_LINE in line for line in log)
+        except OSError:
+            return 0

@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from fraudlake.settings import KafkaSettings, PathSettings
 from fraudlake.stack.artifacts import jar_dir, require_tool
 from fraudlake.stack.process import DaemonComponent, StackError, run
+from fraudlake.stack.rundir import make_dir
 
 LOG4J2_CONFIG = """\
 status = warn
@@ -64,7 +65,7 @@ class Kafka(DaemonComponent):
         return [("KAFKA_PORT", self.settings.kafka_port), ("KAFKA_CONTROLLER_PORT", self.settings.kafka_controller_port)]
 
     def _write_config(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
+        make_dir(self.home)
         port, controller = self.settings.kafka_port, self.settings.kafka_controller_port
         advertised = self.settings.kafka_bootstrap_servers.split(",")[0]
         config = self.home / "server.properties"

@@ -10,6 +10,7 @@ from pyarrow import fs
 from fraudlake.settings import MinioSettings, PathSettings
 from fraudlake.stack.artifacts import minio_binary
 from fraudlake.stack.process import DaemonComponent, StackError
+from fraudlake.stack.rundir import make_dir
 
 
 def s3_filesystem(settings: MinioSettings) -> fs.S3FileSystem:
@@ -48,7 +49,7 @@ class Minio(DaemonComponent):
             if not binary.exists():
                 raise StackError(f"MinIO is not built yet ({binary}); run `fraudlake fetch` (or `make up`).")
             self.claim_ports()
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            make_dir(self.data_dir)
             self.daemon.spawn(
                 [str(binary), "server", str(self.data_dir),
                  "--address", f"127.0.0.1:{self.settings.minio_port}",

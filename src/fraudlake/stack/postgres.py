@@ -20,6 +20,7 @@ import psycopg
 from fraudlake.settings import PathSettings, PostgresSettings
 from fraudlake.stack.artifacts import INSTALL_HINTS, REPO_ROOT
 from fraudlake.stack.process import StackError, ensure_port_free, pid_alive, run, wait_until
+from fraudlake.stack.rundir import make_dir
 
 SQL_DIR = REPO_ROOT / "debezium" / "postgres"
 SUPERUSER = "postgres"
@@ -86,13 +87,20 @@ class Postgres:
         except psycopg.Error:
             return False
 
+    def _prepare_log(self) -> None:
+        """The server's log file, which it opens itself: as root the server runs as the
+        `postgres` OS user, which gets the file and, through the group, a way in."""
+        group = SUPERUSER if os.geteuid() == 0 else None
+        make_dir(self.log_file.parent, group=group)
+        make_dir(self.paths.fraudlake_run_dir.resolve(), group=group)
+        self.log_file.touch(mode=0o640)
+        self._chown(self.log_file)
+
     def _initdb(self) -> None:
         tools = bin_dir()
-        for directory in (self.data_dir.parent, self.socket_dir, self.log_file.parent):
-            directory.mkdir(parents=True, exist_ok=True)
+        for directory in (self.data_dir.parent, self.socket_dir):
+            make_dir(directory)
         self._chown(self.data_dir.parent, self.socket_dir)
-        if os.geteuid() == 0:
-            os.chmod(self.log_file.parent, 0o777)  # the server (as postgres) writes its log here
         print("initialising the PostgreSQL cluster …", flush=True)
         # Local socket connections are trusted (the socket directory is private to the
         # server's user); TCP connections need a password.
@@ -107,6 +115,7 @@ class Postgres:
         ensure_port_free(self.settings.postgres_port, "POSTGRES_PORT", "PostgreSQL")
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
+        self._prepare_log()
         options = " ".join([
             f"-p {self.settings.postgres_port}",
             f"-k {self.socket_dir}",

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fraudlake.stack.rundir import make_dir
+
 
 class StackError(RuntimeError):
     """A component could not be started or checked; the message says what to do."""
@@ -101,7 +103,7 @@ class Daemon:
         return pid if pid_alive(pid) else None
 
     def spawn(self, argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> int:
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        make_dir(self.logs_dir)
         with open(self.log_file, "ab") as log:
             log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
             log.flush()

@@ -16,21 +16,34 @@ from fraudlake.api.metrics import ApiMetrics
 from fraudlake.api.schemas import RAW_TRANSACTION_SCHEMA, Prediction, decode_transaction, decode_transactions
 from fraudlake.features import Columns
 from fraudlake.model.io import FraudModel
+from fraudlake.settings import ApiSettings
 
 router = APIRouter(tags=["predict"], dependencies=[Authenticated])
 
 
-async def one_transaction(request: Request) -> Columns:
-    return decode_transaction(await request.body())
+async def _body(request: Request, settings: ApiSettings) -> bytes:
+    """The request body, refused with 413 as soon as it is longer than API_MAX_BODY_BYTES:
+    by its Content-Length before any of it is read, else while it streams in."""
+    limit = settings.max_body_bytes
+    too_large = HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
+                              f"request body over {limit:,} bytes (API_MAX_BODY_BYTES)")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+async def one_transaction(request: Request, settings: SettingsDep) -> Columns:
+    return decode_transaction(await _body(request, settings))
 
 
 async def transaction_batch(request: Request, settings: SettingsDep) -> Columns:
-    columns = decode_transactions(await request.body())
-    if len(columns["trans_num"]) > settings.api_batch_limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
-                            f"{len(columns['trans_num'])} transactions; at most {settings.api_batch_limit} "
-                            "per request (API_BATCH_LIMIT)")
-    return columns
+    return decode_transactions(await _body(request, settings), settings.api_batch_limit)
 
 
 async def _score(transactions: Columns, model: FraudModel, history: HistoryRepository | None,
@@ -62,7 +75,7 @@ def _json(payload) -> Response:
     return Response(orjson.dumps(payload), media_type="application/json")
 
 
-def _body(schema: dict) -> dict:
+def _openapi_body(schema: dict) -> dict:
     """The request body for the OpenAPI document (bodies are decoded by the dependencies)."""
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
@@ -70,7 +83,7 @@ def _body(schema: dict) -> dict:
 # The handlers return plain dicts serialised by orjson: validating 1,000 outgoing
 # Prediction models would cost more than scoring them; the response_model still
 # documents the shape, and the contract tests check it.
-@router.post("/predict/raw", response_model=Prediction, openapi_extra=_body(RAW_TRANSACTION_SCHEMA))
+@router.post("/predict/raw", response_model=Prediction, openapi_extra=_openapi_body(RAW_TRANSACTION_SCHEMA))
 async def predict_raw(transaction: Annotated[Columns, Depends(one_transaction)], model: ModelDep,
                       history: HistoryDep, metrics: MetricsDep) -> Response:
     """Score one raw transaction (Kaggle fields)."""
@@ -82,7 +95,7 @@ ExplainQuery = Annotated[Literal["flagged", "all"], Query(
 
 
 @router.post("/predict/raw/batch", response_model=list[Prediction],
-             openapi_extra=_body({"type": "array", "items": RAW_TRANSACTION_SCHEMA}))
+             openapi_extra=_openapi_body({"type": "array", "items": RAW_TRANSACTION_SCHEMA}))
 async def predict_raw_batch(transactions: Annotated[Columns, Depends(transaction_batch)], model: ModelDep,
                             history: HistoryDep, metrics: MetricsDep, explain: ExplainQuery = "flagged") -> Response:
     """Score a list of raw transactions; the answer is in the same order.

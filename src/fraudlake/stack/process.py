@@ -126,15 +126,15 @@ class Daemon:
                 pass
             deadline = time.monotonic() + timeout
             while pid_alive(pid) and time.monotonic() < deadline:
-                _reap(pid)
+                reap(pid)
                 time.sleep(0.2)
             if pid_alive(pid):
                 os.killpg(pid, signal.SIGKILL)
-                _reap(pid)
+                reap(pid)
         self.pid_file.unlink(missing_ok=True)
 
 
-def _reap(pid: int) -> None:
+def reap(pid: int) -> None:
     """Collect our own child's exit status, so it does not linger as a zombie."""
     try:
         os.waitpid(pid, os.WNOHANG)

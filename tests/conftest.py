@@ -115,6 +115,14 @@ def full_stack() -> None:
 
 
 @pytest.fixture(scope="session")
+def dashboard_service() -> str:
+    """PostgreSQL and the dashboard, started as `make up` starts them; the page's URL."""
+    _start({"postgres", "dashboard"})
+    settings = cfg.get_dashboard_settings()
+    return f"http://{settings.dashboard_host}:{settings.dashboard_port}"
+
+
+@pytest.fixture(scope="session")
 def spark():
     """One local SparkSession for the tests in this process (the jobs run their own)."""
     from fraudlake.spark import build_spark_session

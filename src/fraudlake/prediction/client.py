@@ -47,11 +47,14 @@ def encode(payloads: list[dict]) -> bytes:
     return orjson.dumps(payloads, default=_json_default)
 
 
+def auth_headers(api: ApiSettings) -> dict[str, str]:
+    """The Authorization header the API wants when API_TOKEN is set; none otherwise."""
+    return {} if api.api_token is None else {"authorization": f"Bearer {api.api_token.get_secret_value()}"}
+
+
 class PredictionClient:
     def __init__(self, api: ApiSettings, streaming: StreamingSettings):
-        headers = {"content-type": "application/json"}
-        if api.api_token is not None:
-            headers["authorization"] = f"Bearer {api.api_token.get_secret_value()}"
+        headers = {"content-type": "application/json", **auth_headers(api)}
         self.http = httpx.Client(base_url=api.api_url, headers=headers,
                                  timeout=streaming.prediction_api_timeout_seconds,
                                  limits=httpx.Limits(max_connections=streaming.prediction_api_parallelism))

@@ -23,6 +23,13 @@ if ! command -v docker-compose >/dev/null; then
     echo "bootstrap: docker-compose not installed; the compose-file test will fail (apt-get install docker-compose)" >&2
   fi
 fi
+# Only the dashboard's browser tests need it (Playwright drives Debian's chromium by
+# path; Playwright's own browser download is not reachable): as root, installed.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ]; then missing+=(chromium); else
+    echo "bootstrap: chromium not installed; the dashboard's browser tests will fail (apt-get install chromium)" >&2
+  fi
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then

@@ -14,10 +14,8 @@ run writes its final counts to its status file on the way out.
 from __future__ import annotations
 
 import fcntl
-import os
 import signal
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +23,7 @@ from pathlib import Path
 
 from fraudlake.producer.status import read_status
 from fraudlake.settings import PathSettings
-from fraudlake.stack.process import Daemon, pid_alive, reap
+from fraudlake.stack.process import Daemon, reap
 
 NAME = "dashboard-producer"
 
@@ -90,19 +88,8 @@ class ProducerControl:
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the run to stop between commits and wait for it; killed only if it does not stop in time."""
         with self._locked():
-            pid = self.daemon.pid()
-            if pid is None:
-                return
-            try:
-                # SIGINT to the producer alone: it finishes the commit in flight and exits.
-                os.kill(pid, signal.SIGINT)
-            except ProcessLookupError:
-                return
-            deadline = time.monotonic() + timeout
-            while pid_alive(pid) and time.monotonic() < deadline:
-                reap(pid)
-                time.sleep(0.1)
-            self.daemon.terminate(timeout=5)
+            # SIGINT to the producer alone: it finishes the commit in flight, writes its counts and exits.
+            self.daemon.terminate(timeout, sig=signal.SIGINT, group=False)
 
     def state(self) -> RunState:
         pid = self.daemon.pid()

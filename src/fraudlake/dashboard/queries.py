@@ -102,9 +102,11 @@ def amounts(conn: psycopg.Connection, window_hours: int, sample_rows: int) -> pd
     latest `sample_rows` predictions judged legitimate (at most `sample_rows` of each)."""
     frame = _frame(conn, "(SELECT t.amt, 'fraud' AS label " + _FRAUDS_IN_WINDOW
                    + "ORDER BY p.predicted_at DESC LIMIT %(rows)s) UNION ALL "
-                   "(SELECT t.amt, 'legitimate' FROM (SELECT trans_num FROM fraud_predictions "
-                   "WHERE NOT is_fraud_predicted ORDER BY predicted_at DESC LIMIT %(rows)s) p "
-                   "JOIN transactions t USING (trans_num))", {"hours": window_hours, "rows": sample_rows})
+                   # A scalar subquery: one primary-key lookup per sampled row (a join is
+                   # planned as a scan of every transaction).
+                   "(SELECT (SELECT amt FROM transactions t WHERE t.trans_num = p.trans_num), 'legitimate' "
+                   "FROM fraud_predictions p WHERE NOT is_fraud_predicted ORDER BY predicted_at DESC LIMIT %(rows)s)",
+                   {"hours": window_hours, "rows": sample_rows})
     return frame.astype({"amt": float})
 
 

@@ -117,11 +117,15 @@ class Daemon:
         self.pid_file.write_text(str(proc.pid))
         return proc.pid
 
-    def terminate(self, timeout: float = 30.0) -> None:
+    def terminate(self, timeout: float = 30.0, *, sig: signal.Signals = signal.SIGTERM, group: bool = True) -> None:
+        """Send `sig` (to the whole process group, or the process alone) and wait; SIGKILL the group after `timeout`."""
         pid = self.pid()
         if pid is not None:
             try:
-                os.killpg(pid, signal.SIGTERM)
+                if group:
+                    os.killpg(pid, sig)
+                else:
+                    os.kill(pid, sig)
             except ProcessLookupError:
                 pass
             deadline = time.monotonic() + timeout

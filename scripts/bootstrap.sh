@@ -23,6 +23,13 @@ if ! command -v docker-compose >/dev/null; then
     echo "bootstrap: docker-compose not installed; the compose-file test will fail (apt-get install docker-compose)" >&2
   fi
 fi
+# Only the dashboard's browser tests need it (Playwright drives Debian's chromium by
+# path; Playwright's own browser download is not reachable): as root, installed.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ]; then missing+=(chromium); else
+    echo "bootstrap: chromium not installed; the dashboard's browser tests will fail (apt-get install chromium)" >&2
+  fi
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
@@ -50,7 +57,7 @@ digest=$(sha256sum pyproject.toml | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
   echo "bootstrap: installing Python packages into $VENV"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e ".[dev]"
+  "$VENV/bin/pip" install -q -e ".[dev,dashboard]"
   echo "$digest" > "$stamp"
 fi
 

@@ -51,12 +51,15 @@ TEST_ENV = {
     "SPARK_DRIVER_MEMORY": "1g",
     "LAKEHOUSE_UI_PORT": _port(4040),
     "PREDICTION_UI_PORT": _port(4041),
+    "DASHBOARD_PORT": _port(8501),
+    "DASHBOARD_CSV_DIR": str(REPO_ROOT / "data"),
     # Shorter waits than a deployment needs, so the job tests see results sooner.
     "LAKEHOUSE_TRIGGER_SECONDS": "1",
     "SILVER_TRIGGER_SECONDS": "2",
     "JOB_RESTART_SECONDS": "3",
     "PREDICTION_EXPORT_SECONDS": "2",
     "PREDICTION_RETRY_MAX_SECONDS": "2",
+    "DASHBOARD_REFRESH_SECONDS": "1",
 }
 os.environ.update(TEST_ENV)
 
@@ -116,6 +119,14 @@ def full_stack() -> None:
     """Every component: PostgreSQL, Kafka, Kafka Connect with the Debezium connector
     RUNNING, MinIO and the prediction API."""
     _start(SERVICES)
+
+
+@pytest.fixture(scope="session")
+def dashboard_service() -> str:
+    """PostgreSQL and the dashboard, started as `make up` starts them; the page's URL."""
+    _start({"postgres", "dashboard"})
+    settings = cfg.get_dashboard_settings()
+    return f"http://{settings.dashboard_host}:{settings.dashboard_port}"
 
 
 @pytest.fixture(scope="session")

@@ -89,6 +89,7 @@ def test_published_ports_default_to_the_settings_defaults(compose):
         "API_PORT": cfg.ApiSettings.model_fields["api_port"].default,
         "LAKEHOUSE_UI_PORT": cfg.StreamingSettings.model_fields["lakehouse_ui_port"].default,
         "PREDICTION_UI_PORT": cfg.StreamingSettings.model_fields["prediction_ui_port"].default,
+        "DASHBOARD_PORT": cfg.DashboardSettings.model_fields["dashboard_port"].default,
     }
     published = " ".join(port for service in compose["services"].values() for port in service.get("ports", []))
     for variable, default in defaults.items():
@@ -191,3 +192,19 @@ def test_spark_health_checks_ask_the_ui_each_service_runs(compose):
         # $$: the job's container expands it, so the check follows what the job read from .env.
         check = f"http://127.0.0.1:$${{{port_field.upper()}:-{default}}}/"
         assert check in " ".join(services[name]["healthcheck"]["test"]), name
+
+
+def test_the_dashboard_reads_the_database_api_and_files_of_the_compose_stack(compose):
+    dashboard = compose["services"]["dashboard"]
+    environment = dashboard["environment"]
+    assert dashboard["env_file"] == ".env"
+    # .env names the local stack's loopback addresses; in compose, the services' names.
+    assert _host(environment["POSTGRES_HOST"]) == "postgres" and _host(environment["API_URL"]) == "prediction-api"
+    assert _host(environment["KAFKA_BOOTSTRAP_SERVERS"]) == "kafka" and _host(environment["CONNECT_URL"]) == "connect"
+    assert environment["DASHBOARD_HOST"] == "0.0.0.0"
+    port = environment["DASHBOARD_PORT"]
+    assert dashboard["ports"] == [f"${{DASHBOARD_PORT:-8501}}:{port}"]
+    assert f"http://127.0.0.1:{port}/_stcore/health" in " ".join(dashboard["healthcheck"]["test"])
+    assert f"./data:{environment['DASHBOARD_CSV_DIR']}:ro" in dashboard["volumes"]
+    dockerfile = (REPO_ROOT / dashboard["build"]["dockerfile"]).read_text()
+    assert 'pip install ".[dashboard]"' in dockerfile and "COPY services/dashboard/app.py" in dockerfile

@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS transactions (
 -- A card's recent history, for the model's per-card features.
 CREATE INDEX IF NOT EXISTS transactions_card_time_idx ON transactions (cc_num, trans_date_trans_time);
 
+-- Transactions committed today and in the last hour, for the dashboard.
+CREATE INDEX IF NOT EXISTS transactions_created_at_idx ON transactions (created_at);
+
 -- Rows the producer refused, with why; a rerun of the same file does not add them twice.
 CREATE TABLE IF NOT EXISTS transactions_quarantine (
     id             bigserial   PRIMARY KEY,
@@ -66,6 +69,12 @@ ALTER TABLE fraud_predictions ADD COLUMN IF NOT EXISTS id bigserial;
 ALTER TABLE fraud_predictions ADD COLUMN IF NOT EXISTS top_features jsonb NOT NULL DEFAULT '[]';
 CREATE UNIQUE INDEX IF NOT EXISTS fraud_predictions_id_idx ON fraud_predictions (id);
 
+-- The dashboard's time windows (fraudlake.dashboard.queries): predictions by time,
+-- and predicted frauds alone, a small share, so fraud figures never read legitimate rows.
+CREATE INDEX IF NOT EXISTS fraud_predictions_predicted_at_idx ON fraud_predictions (predicted_at);
+CREATE INDEX IF NOT EXISTS fraud_predictions_fraud_predicted_at_idx ON fraud_predictions (predicted_at)
+    WHERE is_fraud_predicted;
+
 -- Transactions the prediction API refused (422), with its reason; the rest of their
 -- batch is scored. One row per transaction, so a replayed batch adds nothing.
 CREATE TABLE IF NOT EXISTS fraud_predictions_quarantine (
@@ -88,6 +97,8 @@ CREATE TABLE IF NOT EXISTS fraud_alerts (
 );
 -- The sender's queue: pending alerts, HIGH first.
 CREATE INDEX IF NOT EXISTS fraud_alerts_pending_idx ON fraud_alerts (created_at) WHERE status = 'pending';
+-- The dashboard's live table: the latest alerts, whatever their status.
+CREATE INDEX IF NOT EXISTS fraud_alerts_created_at_idx ON fraud_alerts (created_at);
 
 -- The streaming jobs' last progress per query (Spark's StreamingQueryProgress as
 -- JSON), read by `make status`, the restart script and the dashboard.

@@ -20,6 +20,7 @@ from fraudlake import settings as cfg
 from fraudlake.envfile import ensure_env_file, render_example
 
 console = Console()
+STATE_COLOURS = {"up": "green", "starting?": "yellow", "down": "red"}
 
 # name -> "module:attribute" of a click command defined next to the code it drives.
 LAZY_COMMANDS: dict[str, str] = {
@@ -86,7 +87,7 @@ def fetch(only: str | None) -> None:
 
 
 @main.command()
-@click.option("--only", help="Comma-separated components to start: postgres,kafka,connect,minio,api,lakehouse,prediction.")
+@click.option("--only", help="Comma-separated components to start: postgres,kafka,connect,minio,api,lakehouse,prediction,dashboard.")
 @_stack_errors
 def up(only: str | None) -> None:
     """Start the local stack and wait until every component is healthy."""
@@ -135,7 +136,8 @@ def _print_status() -> None:
                 detail = f"topic offsets unavailable: {exc}"
         if "queries" in state:
             detail = "\n".join(_query_line(query, end_offsets) for query in state["queries"])
-        label = "[green]up[/green]" if state["healthy"] else ("[yellow]starting?[/yellow]" if state["pid"] else "[red]down[/red]")
+        word = stack.state_word(state)
+        label = f"[{STATE_COLOURS[word]}]{word}[/{STATE_COLOURS[word]}]"
         table.add_row(name, label, str(state["pid"] or "-"), str(state["port"]), detail)
     console.print(table)
     _print_alerts()

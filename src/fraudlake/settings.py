@@ -221,6 +221,18 @@ class ProducerSettings(_Base):
     producer_generate_seed: int = Field(0, description="Default seed of `producer generate` and `producer stream --generate`; the same seed gives the same transactions.")
 
 
+class DashboardSettings(_Base):
+    """The Streamlit dashboard (services/dashboard): fraud, alerts, pipeline health and producer controls."""
+
+    dashboard_host: str = Field("127.0.0.1", description="Address the dashboard listens on.")
+    dashboard_port: int = Field(8501, description="Port the dashboard listens on (http://127.0.0.1:8501).")
+    dashboard_refresh_seconds: float = Field(5.0, description="How often the page re-reads its figures (without reloading the page).")
+    dashboard_window_hours: int = Field(24, description="Fraud KPIs (frauds by level, fraud rate, amount at risk) and the fraud charts cover the last this many hours.")
+    dashboard_sample_rows: int = Field(10000, description="The latency histogram and the legitimate side of the amount chart are drawn from this many latest predictions, so a refresh costs the same however large the table grows.")
+    dashboard_alert_rows: int = Field(50, description="Latest alerts shown in the live table.")
+    dashboard_csv_dir: Path = Field(Path("data"), description="Directory whose Kaggle-format CSV files the producer controls offer to stream or load.")
+
+
 @lru_cache
 def get_path_settings() -> PathSettings:
     return PathSettings()
@@ -276,6 +288,11 @@ def get_producer_settings() -> ProducerSettings:
     return ProducerSettings()
 
 
+@lru_cache
+def get_dashboard_settings() -> DashboardSettings:
+    return DashboardSettings()
+
+
 ALL_SETTINGS: tuple[type[BaseSettings], ...] = (
     PathSettings,
     PostgresSettings,
@@ -289,6 +306,7 @@ ALL_SETTINGS: tuple[type[BaseSettings], ...] = (
     ModelSettings,
     ApiSettings,
     ProducerSettings,
+    DashboardSettings,
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -25,6 +26,12 @@ def _report(counts, elapsed: float | None = None) -> None:
     click.echo(line)
 
 
+def _status_file(path: Path | None):
+    from fraudlake.producer.status import StatusFile
+
+    return StatusFile(path) if path is not None else None
+
+
 def _open_kaggle_file(path: Path):
     """The file with its header checked; a wrong header exits 2 with what differs."""
     from fraudlake.producer.records import KaggleFile
@@ -34,6 +41,11 @@ def _open_kaggle_file(path: Path):
     except KaggleFormatError as exc:
         console.print(f"[red]refused:[/red] {exc}", highlight=False)
         sys.exit(2)
+
+
+_status_file_option = click.option(
+    "--status-file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write rows done and seconds spent to this JSON file about once a second (read by the dashboard).")
 
 
 @click.group()
@@ -47,12 +59,18 @@ def producer() -> None:
 @click.option("--offset", type=click.IntRange(0), default=0, help="Data rows to skip at the start of the file.")
 @click.option("--limit", type=click.IntRange(0), help="Most data rows to read.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
-def load(csv_path: Path, offset: int, limit: int | None, progress: bool) -> None:
+@_status_file_option
+def load(csv_path: Path, offset: int, limit: int | None, progress: bool, status_file: Path | None) -> None:
     """Bulk-load a file with COPY; rows already present are skipped, bad rows quarantined."""
     from fraudlake.producer.load import load_file
 
     _open_kaggle_file(csv_path)  # refuse a wrong header before anything is loaded
-    _report(load_file(_conninfo(), csv_path, offset=offset, limit=limit, progress=progress))
+    status = _status_file(status_file)
+    started = time.monotonic()
+    counts = load_file(_conninfo(), csv_path, offset=offset, limit=limit, progress=progress, on_progress=status)
+    if status is not None:
+        status.write(counts, time.monotonic() - started, finished=True)
+    _report(counts)
 
 
 @producer.command()
@@ -67,8 +85,10 @@ def load(csv_path: Path, offset: int, limit: int | None, progress: bool) -> None
 @click.option("--limit", type=click.IntRange(0), help="Most data rows of the file to read.")
 @click.option("--keep-times", is_flag=True, help="Keep the rows' own transaction times instead of now.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@_status_file_option
 def stream(csv_path: Path | None, generated: bool, seed: int | None, tps: float | None, duration: float | None,
-           max_rows: int | None, offset: int, limit: int | None, keep_times: bool, progress: bool) -> None:
+           max_rows: int | None, offset: int, limit: int | None, keep_times: bool, progress: bool,
+           status_file: Path | None) -> None:
     """Insert rows at a steady rate in small transactions; Ctrl-C stops with a summary."""
     from fraudlake.producer.stream import LOOKUP_ROWS, Pace, generated_chunks, stream_rows
 
@@ -84,8 +104,11 @@ def stream(csv_path: Path | None, generated: bool, seed: int | None, tps: float 
         file = _open_kaggle_file(csv_path)
         chunks, source = file.chunks(LOOKUP_ROWS, offset, limit), file.source
     pace = Pace(tps or settings.producer_stream_tps, settings.producer_stream_commits_per_second, duration, max_rows)
+    status = _status_file(status_file)
     counts, elapsed = stream_rows(_conninfo(), chunks, source, pace, keep_times=keep_times, progress=progress,
-                                  reconnect_seconds=settings.producer_stream_reconnect_seconds)
+                                  reconnect_seconds=settings.producer_stream_reconnect_seconds, on_progress=status)
+    if status is not None:
+        status.write(counts, elapsed, finished=True)
     _report(counts, elapsed)
 
 

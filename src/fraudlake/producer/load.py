@@ -9,7 +9,9 @@ a rerun reads the file again from the top and skips what is already present.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from os import PathLike
 
@@ -53,14 +55,19 @@ def load_file(
     offset: int = 0,
     limit: int | None = None,
     progress: bool = True,
+    on_progress: Callable[[Counts, float], None] | None = None,
 ) -> Counts:
-    """Load the data rows after `offset` (at most `limit`); chunk size and connections default to the settings."""
+    """Load the data rows after `offset` (at most `limit`); chunk size and connections default to the settings.
+
+    `on_progress` is called with the counts so far and the seconds spent after each committed chunk.
+    """
     settings = get_producer_settings()
     chunk_rows = chunk_rows or settings.producer_copy_batch_rows
     connections = connections or settings.producer_load_connections
     source = KaggleFile(path)  # a wrong header stops here, before anything is loaded
     total = max(0, source.data_rows() - offset)
     counts = Counts()
+    start = time.monotonic()
     writers = _WriterPerThread(conninfo, source.source)
     in_flight: deque[Future[Counts]] = deque()
 
@@ -70,6 +77,8 @@ def load_file(
         counts += done
         bar.update(done.read)
         bar.set_postfix(loaded=counts.loaded, skipped=counts.skipped, quarantined=counts.quarantined)
+        if on_progress is not None:
+            on_progress(counts, time.monotonic() - start)
 
     with (
         tqdm(total=total if limit is None else min(limit, total), unit=" rows", unit_scale=True,

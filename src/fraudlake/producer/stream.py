@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -111,11 +111,13 @@ def stream_rows(
     keep_times: bool = False,
     progress: bool = True,
     reconnect_seconds: float = 0.0,
+    on_progress: Callable[[Counts, float], None] | None = None,
 ) -> tuple[Counts, float]:
     """Stream until the source ends, the duration or row count is reached, or Ctrl-C.
 
-    A lost connection is opened again for up to `reconnect_seconds`. Returns the counts
-    and the seconds spent.
+    A lost connection is opened again for up to `reconnect_seconds`. `on_progress` is
+    called with the counts so far and the seconds spent after each commit. Returns the
+    counts and the seconds spent.
     """
     counts = Counts()
     start = time.monotonic()
@@ -136,6 +138,8 @@ def stream_rows(
             done.skipped += skipped
             counts += done
             bar.update(done.loaded + done.quarantined)
+            if on_progress is not None:
+                on_progress(counts, time.monotonic() - start)
             if stop.is_set() or _finished(pace, counts, session.feed, elapsed):
                 break
     return counts, time.monotonic() - start

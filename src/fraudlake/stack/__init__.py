@@ -1,5 +1,5 @@
 """The local stack: PostgreSQL, Kafka, Kafka Connect + Debezium, MinIO, the
-prediction API and the two Spark streaming jobs as processes.
+prediction API, the two Spark streaming jobs and the dashboard as processes.
 
 `up` starts what is not running, in dependency order, and waits for each to be
 healthy; it is harmless to run again. `down` stops in reverse order and keeps the
@@ -15,13 +15,14 @@ from typing import Protocol
 from fraudlake import settings as cfg
 from fraudlake.stack.api import PredictionApi
 from fraudlake.stack.connect import KafkaConnect
+from fraudlake.stack.dashboard import Dashboard
 from fraudlake.stack.jobs import LakehouseJob, PredictionJob
 from fraudlake.stack.kafka import Kafka
 from fraudlake.stack.minio import Minio
 from fraudlake.stack.postgres import Postgres
 from fraudlake.stack.process import StackError
 
-__all__ = ["StackError", "components", "up", "down", "status"]
+__all__ = ["StackError", "components", "up", "down", "status", "state_word"]
 
 
 class Component(Protocol):
@@ -46,6 +47,7 @@ def components() -> list[Component]:
         PredictionApi(paths, cfg.get_api_settings()),
         LakehouseJob(paths, cfg.get_streaming_settings(), postgres),
         PredictionJob(paths, cfg.get_streaming_settings(), postgres),
+        Dashboard(paths, cfg.get_dashboard_settings()),
     ]
 
 
@@ -79,3 +81,8 @@ def down(only: set[str] | None = None, echo=print) -> None:
 
 def status() -> dict[str, dict]:
     return {component.name: component.status() for component in components()}
+
+
+def state_word(state: dict) -> str:
+    """A component's status() in one word: up, starting? (its process runs but is not healthy) or down."""
+    return "up" if state["healthy"] else ("starting?" if state["pid"] else "down")

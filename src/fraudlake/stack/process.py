@@ -119,24 +119,28 @@ class Daemon:
         self.pid_file.write_text(str(proc.pid))
         return proc.pid
 
-    def terminate(self, timeout: float = 30.0) -> None:
+    def terminate(self, timeout: float = 30.0, *, sig: signal.Signals = signal.SIGTERM, group: bool = True) -> None:
+        """Send `sig` (to the whole process group, or the process alone) and wait; SIGKILL the group after `timeout`."""
         pid = self.pid()
         if pid is not None:
             try:
-                os.killpg(pid, signal.SIGTERM)
+                if group:
+                    os.killpg(pid, sig)
+                else:
+                    os.kill(pid, sig)
             except ProcessLookupError:
                 pass
             deadline = time.monotonic() + timeout
             while pid_alive(pid) and time.monotonic() < deadline:
-                _reap(pid)
+                reap(pid)
                 time.sleep(0.2)
             if pid_alive(pid):
                 os.killpg(pid, signal.SIGKILL)
-                _reap(pid)
+                reap(pid)
         self.pid_file.unlink(missing_ok=True)
 
 
-def _reap(pid: int) -> None:
+def reap(pid: int) -> None:
     """Collect our own child's exit status, so it does not linger as a zombie."""
     try:
         os.waitpid(pid, os.WNOHANG)

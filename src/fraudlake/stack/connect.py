@@ -22,8 +22,10 @@ from fraudlake.stack.rundir import make_dir
 
 CONNECTORS_DIR = REPO_ROOT / "debezium" / "connectors"
 # What the worker logs for each change event it skips under `errors.tolerance=all`
-# (the connector JSON's choice): one too large for Kafka must not stop the pipeline,
-# but it is not scored either, so `fraudlake status` counts them.
+# (the connector JSON's choice: a record its converter cannot write must not stop the
+# pipeline), so `fraudlake status` counts them. An event too large for Kafka cannot
+# occur: the connector cuts text columns to 16,000 characters (PRODUCER_MAX_TEXT_CHARS
+# at most), and under exactly-once delivery a refused send would fail the task.
 SKIPPED_EVENT_LOG_LINE = "Error encountered in task"
 
 
@@ -172,7 +174,7 @@ class KafkaConnect(DaemonComponent):
         return result
 
     def skipped_events(self) -> int:
-        """Change events the worker could not send (too large, …) and skipped, per its log."""
+        """Change events the worker could not convert or send and skipped, per its log."""
         try:
             with open(self.daemon.log_file, errors="replace") as log:
                 return sum(SKIPPED_EVENT_LOG_LINE in line for line in log)

@@ -141,7 +141,7 @@ def _remove(conninfo: str) -> None:
         conn.execute("DELETE FROM transactions WHERE trans_num LIKE %s", (PREFIX + "%",))
 
 
-def _histogram(results: dict[str, dict], path: Path) -> None:
+def histogram(results: dict[str, dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -170,6 +170,19 @@ def _histogram(results: dict[str, dict], path: Path) -> None:
 @click.option("--lookup/--no-lookup", default=True, show_default=True, help="Also measure with the PostgreSQL history lookup.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports/bench/api_latency.png"), show_default=True)
 def main(batch_rows, batches, singles, cards, rows, lookup, out) -> None:
+    results = run(batch_rows, batches, singles, cards, rows, lookup)
+    for label, r in results.items():
+        click.echo(f"{label:>15}: batch of {batch_rows:,}: {r['rows_per_s']:,.0f} rows/s "
+                   f"({r['rows_per_s_explained']:,.0f} with ?explain=all, "
+                   f"{r['rows_per_s_concurrent']:,.0f} from 2 clients); "
+                   f"single: p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms")
+    histogram(results, out)
+    click.echo(f"latency histogram: {out}")
+
+
+def run(batch_rows: int = 1000, batches: int = 30, singles: int = 1000, cards: int = 1000, rows: int = 300_000,
+        lookup: bool = True) -> dict[str, dict]:
+    """The figures of each mode ("without lookup", "with lookup")."""
     frame = generate(rows, seed=42, customers=cards).sort_values("trans_date_trans_time", kind="stable")
     frame["trans_num"] = PREFIX + frame["trans_num"]
     # The latest rows are scored, so the lookup finds a full week of history for their cards.
@@ -186,16 +199,11 @@ def main(batch_rows, batches, singles, cards, rows, lookup, out) -> None:
             _store(frame, conninfo)
         for label, with_lookup in modes:
             with Server(with_lookup) as server:
-                results[label] = r = _measure(server.url, batch_bodies, single_bodies, batch_rows)
-            click.echo(f"{label:>15}: batch of {batch_rows:,}: {r['rows_per_s']:,.0f} rows/s "
-                       f"({r['rows_per_s_explained']:,.0f} with ?explain=all, "
-                       f"{r['rows_per_s_concurrent']:,.0f} from 2 clients); "
-                       f"single: p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms")
+                results[label] = _measure(server.url, batch_bodies, single_bodies, batch_rows)
     finally:
         if lookup:
             _remove(conninfo)
-    _histogram(results, out)
-    click.echo(f"latency histogram: {out}")
+    return results
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import psycopg
 
 from fraudlake import settings as cfg
 from fraudlake.producer.generator import generate, write_kaggle_csv
+from fraudlake.producer.db import Counts
 from fraudlake.producer.load import load_file
 
 
@@ -28,7 +29,14 @@ from fraudlake.producer.load import load_file
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--keep-rows", is_flag=True, help="Leave the loaded rows in `transactions` afterwards.")
 def main(rows: int, seed: int, keep_rows: bool) -> None:
+    for label, (counts, seconds) in run(rows, seed, keep_rows).items():
+        click.echo(f"{label}: {counts.summary()}; {seconds:.1f} s, {counts.read / seconds:,.0f} rows/s")
+
+
+def run(rows: int, seed: int, keep_rows: bool = False) -> dict[str, tuple[Counts, float]]:
+    """Counts and seconds of a load into the emptied table and of its rerun."""
     conninfo = cfg.get_postgres_settings().conninfo()
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.csv"
         click.echo(f"generating {rows:,} rows (seed {seed})")
@@ -39,11 +47,11 @@ def main(rows: int, seed: int, keep_rows: bool) -> None:
         for label in ("into an empty table", "rerun, all present"):
             start = time.perf_counter()
             counts = load_file(conninfo, path)
-            seconds = time.perf_counter() - start
-            click.echo(f"{label}: {counts.summary()}; {seconds:.1f} s, {counts.read / seconds:,.0f} rows/s")
+            results[label] = (counts, time.perf_counter() - start)
     if not keep_rows:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute("TRUNCATE transactions CASCADE")
+    return results
 
 
 if __name__ == "__main__":

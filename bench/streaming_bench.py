@@ -176,6 +176,23 @@ def slack_phase(tps: int, seconds: float) -> np.ndarray:
     return np.array([arrival[k] - float(alerted[k]) for k in arrival])
 
 
+def ramp_phase(rates: list[int], seconds: float) -> list[dict]:
+    """Feeds at each rate in turn until the prediction job falls behind (its last
+    prediction more than 5 s after the feed ended)."""
+    steps = []
+    for rate in rates:
+        click.echo(f"ramp: {rate} tx/s for {seconds:.0f} s …")
+        started = time.monotonic()
+        since, keys = feed(rate, seconds)
+        fed = time.monotonic() - started
+        drain = wait_predicted(keys)
+        steps.append({"rate": rate, "fed_per_s": len(keys) / fed, "drain_s": drain, "kept_up": drain <= 5,
+                      **percentiles(prediction_latencies(since))})
+        if drain > 5:
+            break
+    return steps
+
+
 def count(table: tuple[str, str], where: str = "true") -> int:
     return query(f"SELECT count(*) AS n FROM t WHERE {where}", t=table).to_pylist()[0]["n"]
 
@@ -294,18 +311,10 @@ def main(tps, seconds, warmup, slack, slack_tps, slack_seconds, ramp, ramp_rates
             say("slack: the feed produced no alert")
 
     if ramp:
-        for rate in [int(r) for r in ramp_rates.split(",")]:
-            click.echo(f"ramp: {rate} tx/s for {ramp_seconds:.0f} s …")
-            started = time.monotonic()
-            since, keys = feed(rate, ramp_seconds)
-            fed = time.monotonic() - started
-            drain = wait_predicted(keys)
-            p = percentiles(prediction_latencies(since))
-            kept_up = drain <= 5
-            say(f"ramp {rate} tx/s (fed at {len(keys) / fed:,.0f}/s): last prediction {drain:.1f} s after the feed "
-                f"ended, p50 {p['p50']:.2f} s, p99 {p['p99']:.2f} s — {'kept up' if kept_up else 'fell behind'}")
-            if not kept_up:
-                break
+        for step in ramp_phase([int(r) for r in ramp_rates.split(",")], ramp_seconds):
+            say(f"ramp {step['rate']} tx/s (fed at {step['fed_per_s']:,.0f}/s): last prediction {step['drain_s']:.1f} s "
+                f"after the feed ended, p50 {step['p50']:.2f} s, p99 {step['p99']:.2f} s — "
+                f"{'kept up' if step['kept_up'] else 'fell behind'}")
 
     if backfill_rows:
         click.echo(f"backfill: {backfill_rows:,} rows …")

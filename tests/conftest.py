@@ -20,6 +20,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from fraudlake.stack.isolated import isolated_stack_env
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Two test sessions on one machine (say, two worktrees) each set their own offset and
 # run directory so their stacks do not meet.
@@ -28,30 +30,10 @@ TEST_RUN_DIR = Path(os.environ.get("FRAUDLAKE_TEST_RUN_DIR", REPO_ROOT / ".run" 
 SAMPLE_CSV = REPO_ROOT / "data" / "fraudTrain_sample.csv"  # 5,039 real Kaggle rows, 22 fraud
 
 
-def _port(base: int) -> str:
-    return str(base + PORT_OFFSET)
-
-
 TEST_ENV = {
-    "FRAUDLAKE_RUN_DIR": str(TEST_RUN_DIR),
-    "FRAUDLAKE_ENV_FILE": str(TEST_RUN_DIR / ".env"),
-    "POSTGRES_HOST": "127.0.0.1",
-    "POSTGRES_PORT": _port(5432),
-    "KAFKA_PORT": _port(9092),
-    "KAFKA_CONTROLLER_PORT": _port(9093),
-    "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_port(9092)}",
-    "CONNECT_PORT": _port(8083),
-    "CONNECT_URL": f"http://127.0.0.1:{_port(8083)}",
-    "MINIO_PORT": _port(9000),
-    "MINIO_CONSOLE_PORT": _port(9001),
-    "MINIO_ENDPOINT": f"http://127.0.0.1:{_port(9000)}",
-    "API_PORT": _port(8000),
-    "API_URL": f"http://127.0.0.1:{_port(8000)}",
+    **isolated_stack_env(TEST_RUN_DIR, PORT_OFFSET),
     "SPARK_MASTER": "local[2]",
     "SPARK_DRIVER_MEMORY": "1g",
-    "LAKEHOUSE_UI_PORT": _port(4040),
-    "PREDICTION_UI_PORT": _port(4041),
-    "DASHBOARD_PORT": _port(8501),
     "DASHBOARD_CSV_DIR": str(REPO_ROOT / "data"),
     # Shorter waits than a deployment needs, so the job tests see results sooner.
     "LAKEHOUSE_TRIGGER_SECONDS": "1",

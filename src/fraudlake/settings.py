@@ -264,6 +264,11 @@ def get_spark_settings() -> SparkSettings:
 
 
 @lru_cache
+def get_spark_cluster_settings() -> SparkClusterSettings:
+    return SparkClusterSettings()
+
+
+@lru_cache
 def get_streaming_settings() -> StreamingSettings:
     return StreamingSettings()
 

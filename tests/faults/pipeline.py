@@ -88,6 +88,7 @@ class Tally:
 
 def count_everything(tally: Tally, keys: list[str], since: datetime, messages) -> Tally:
     """Bronze, silver, predictions, their Delta copy and Slack, each against `keys`."""
+    tally.notes = []
     wanted = set(keys)
     with connect() as db:
         scored = Counter(row[0] for row in db.execute(

@@ -114,13 +114,28 @@ CREATE TABLE IF NOT EXISTS streaming_progress (
     PRIMARY KEY (job, query)
 );
 
--- Debezium's publication holds `transactions` only; the connector does not create it
--- (publication.autocreate.mode=disabled), so its role needs no ownership.
-SELECT format('CREATE PUBLICATION %I FOR TABLE transactions', :'publication')
+-- Debezium's heartbeat writes one row here (the connector's heartbeat.action.query).
+-- The jobs write far more WAL (predictions, progress) than `transactions` gets when
+-- the feed is quiet, and Debezium can only confirm a WAL position to the slot after a
+-- change of a published table: without this row the slot would hold that WAL until
+-- the next transaction arrives.
+CREATE TABLE IF NOT EXISTS debezium_heartbeat (
+    id      integer     PRIMARY KEY CHECK (id = 1),
+    beat_at timestamptz NOT NULL
+);
+
+-- Debezium's publication holds `transactions` and the heartbeat (which the connector
+-- receives but does not capture: table.include.list); the connector does not create
+-- it (publication.autocreate.mode=disabled), so its role needs no ownership.
+SELECT format('CREATE PUBLICATION %I FOR TABLE transactions, debezium_heartbeat', :'publication')
 WHERE NOT EXISTS (SELECT FROM pg_publication WHERE pubname = :'publication') \gexec
+SELECT format('ALTER PUBLICATION %I ADD TABLE debezium_heartbeat', :'publication')
+WHERE NOT EXISTS (SELECT FROM pg_publication_tables
+                  WHERE pubname = :'publication' AND tablename = 'debezium_heartbeat') \gexec
 
 RESET ROLE;
 
 SELECT format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), :'debezium_user') \gexec
 SELECT format('GRANT USAGE ON SCHEMA public TO %I', :'debezium_user') \gexec
 SELECT format('GRANT SELECT ON transactions TO %I', :'debezium_user') \gexec
+SELECT format('GRANT SELECT, INSERT, UPDATE ON debezium_heartbeat TO %I', :'debezium_user') \gexec

@@ -27,7 +27,7 @@ from tests.faults.pipeline import (Tally, caught_up, connect, count_everything, 
                                    write_report)
 from tests.faults.spark_cluster import StandaloneCluster
 from tests.producer.helpers import FRAUDLAKE, producer
-from tests.streaming.helpers import component, finish, job, stream
+from tests.streaming.helpers import component, finish, job, jobs_alerting, stream
 
 pytestmark = [pytest.mark.stack, pytest.mark.spark, pytest.mark.faults]
 
@@ -48,17 +48,8 @@ def slack():
 @pytest.fixture(scope="module")
 def pipeline(full_stack, slack):
     """Both jobs running, alerting the fake Slack; the fault table written at the end."""
-    os.environ["SLACK_WEBHOOK_URL"] = slack.url
-    cfg.reset_settings()
-    jobs = [job("lakehouse"), job("prediction")]
-    for started in jobs:
-        started.stop()  # a job left by an earlier run would hold another webhook
-        started.start()
-    yield slack
-    for started in jobs:
-        started.stop()
-    del os.environ["SLACK_WEBHOOK_URL"]
-    cfg.reset_settings()
+    with jobs_alerting(slack.url, "lakehouse", "prediction"):
+        yield slack
     if TALLIES:
         print("\n" + write_report(TALLIES))
 
@@ -104,15 +95,19 @@ def run_case(case: str, slack: FakeSlack, fault: Callable[[], None], *, revive: 
     tally = Tally(case)
     since = db_now()
     producing = stream(feed, TPS)
-    assert settle(lambda: len(keys_since(since)) >= feed * KILL_AT, timeout=120, interval=0.5), "the feed did not start"
-    fault()
-    time.sleep(DOWN_SECONDS)
-    revive()
-    back = time.monotonic()
-    committed = keys_since(since)
-    if settle(lambda: caught_up(committed, since), timeout=300):
-        tally.recovery_s = time.monotonic() - back
-    finish(producing, timeout=600)
+    try:
+        assert settle(lambda: len(keys_since(since)) >= feed * KILL_AT, timeout=120, interval=0.5), "no feed"
+        fault()
+        time.sleep(DOWN_SECONDS)
+        revive()
+        back = time.monotonic()
+        committed = keys_since(since)
+        if settle(lambda: caught_up(committed, since), timeout=300):
+            tally.recovery_s = time.monotonic() - back
+        finish(producing, timeout=600)
+    finally:
+        if producing.poll() is None:  # a failed case's feed must not run on into the next case
+            producing.kill()
     keys = keys_since(since)
     settle(lambda: count_everything(tally, keys, since, slack.messages).clean, timeout=300, interval=5)
     TALLIES.append(tally)
@@ -162,7 +157,7 @@ def test_postgres_killed_during_a_bulk_load_then_rerun_loads_each_row_once(pipel
     keys = pd.read_csv(path, usecols=["trans_num"])["trans_num"].tolist()
     since = db_now()
     small_chunks = {"PRODUCER_COPY_BATCH_ROWS": "2000", "PRODUCER_LOAD_CONNECTIONS": "1"}
-    load = producer("load", str(path), "--no-progress", env=small_chunks)
+    load = producer("load", "--csv", str(path), "--no-progress", env=small_chunks)
 
     def loaded() -> int:
         with connect() as db:
@@ -175,7 +170,7 @@ def test_postgres_killed_during_a_bulk_load_then_rerun_loads_each_row_once(pipel
     make_up()
     before_rerun = loaded()
     assert 0 < before_rerun < rows
-    rerun = producer("load", str(path), "--no-progress", env=small_chunks)
+    rerun = producer("load", "--csv", str(path), "--no-progress", env=small_chunks)
     stdout, stderr = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, stderr
     assert loaded() == rows

@@ -5,7 +5,6 @@ outage, Slack's rate limit and the restart script."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 import uuid
@@ -19,8 +18,8 @@ from fraudlake.stack.jobs import JobFailed
 from tests.conftest import REPO_ROOT
 from tests.fakeslack import FakeSlack
 from tests.stack.test_cdc_path import a_transaction, insert
-from tests.streaming.helpers import (alerted, component, crash_mid_stream, db_now, finish, job, keys_since, predictions,
-                                     slack_counts, stream, wait_for)
+from tests.streaming.helpers import (alerted, component, crash_mid_stream, db_now, finish, jobs_alerting, keys_since,
+                                     predictions, slack_counts, stream, wait_for)
 
 pytestmark = [pytest.mark.stack, pytest.mark.spark]
 
@@ -35,15 +34,8 @@ def slack():
 
 @pytest.fixture(scope="module")
 def prediction(full_stack, slack):
-    os.environ["SLACK_WEBHOOK_URL"] = slack.url
-    cfg.reset_settings()
-    component = job("prediction")
-    component.stop()  # a job left by an earlier run would hold another webhook
-    component.start()
-    yield component
-    component.stop()
-    del os.environ["SLACK_WEBHOOK_URL"]
-    cfg.reset_settings()
+    with jobs_alerting(slack.url, "prediction") as (component,):
+        yield component
 
 
 def wait_scored(db, keys, timeout: float = 240) -> None:

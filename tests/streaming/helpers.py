@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import psycopg
@@ -27,6 +29,24 @@ def job(name: str) -> StreamingJob:
     found = component(name)
     assert isinstance(found, StreamingJob)
     return found
+
+
+@contextmanager
+def jobs_alerting(slack_url: str, *names: str) -> Iterator[list[StreamingJob]]:
+    """The named jobs (re)started with their alerts going to `slack_url`; stopped after."""
+    os.environ["SLACK_WEBHOOK_URL"] = slack_url
+    cfg.reset_settings()
+    started = [job(name) for name in names]
+    try:
+        for component_ in started:
+            component_.stop()  # a job left by an earlier run would hold another webhook
+            component_.start()
+        yield started
+    finally:
+        for component_ in started:
+            component_.stop()
+        del os.environ["SLACK_WEBHOOK_URL"]
+        cfg.reset_settings()
 
 
 def stream(count: int, tps: int):

@@ -7,7 +7,6 @@ the reason when a job does not come back; never reports a start it did not see.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime

@@ -89,7 +89,8 @@ def across(name: str, values: list[float], unit: str, *, at_most: float | None =
         goal, met = f"≤ {at_most:,g} {unit}", value <= at_most
     if at_least is not None:
         goal, met = f"≥ {at_least:,g} {unit}", value >= at_least
-    return Figure(name, value, unit, goal, met, len(values), f"range {min(values):,.2f}–{max(values):,.2f}")
+    spread = f"range {min(values):,.2f}–{max(values):,.2f}" if len(values) > 1 else ""
+    return Figure(name, value, unit, goal, met, len(values), spread)
 
 
 def load_phase(rows: int, runs: int) -> list[Figure]:

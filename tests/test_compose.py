@@ -208,3 +208,13 @@ def test_the_dashboard_reads_the_database_api_and_files_of_the_compose_stack(com
     assert f"./data:{environment['DASHBOARD_CSV_DIR']}:ro" in dashboard["volumes"]
     dockerfile = (REPO_ROOT / dashboard["build"]["dockerfile"]).read_text()
     assert 'pip install ".[dashboard]"' in dockerfile and "COPY services/dashboard/app.py" in dockerfile
+
+
+def test_every_long_running_service_is_restarted_when_it_crashes(compose):
+    """Under compose the restart policy is the supervisor: a killed process comes back."""
+    services = compose["services"]
+    for name, service in services.items():
+        assert service.get("restart") in ("no", "unless-stopped"), name
+    long_running = {name for name, service in services.items() if service["restart"] == "unless-stopped"}
+    assert {"postgres", "kafka", "connect", "minio", "prediction-api", "spark-master", "spark-worker",
+            "lakehouse-job", "prediction-job", "dashboard"} <= long_running

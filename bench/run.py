@@ -17,7 +17,7 @@ comes from and their spread.
 3. Backfill: --backfill generated rows bulk-loaded with CDC and both jobs running.
    Measured: load rows/s with CDC, CDC events/s (commit → Kafka, from the records'
    timestamps), and the time until bronze, silver and predictions hold every row.
-4. Resident memory of every component.
+4. Memory of every component (PSS: shared pages counted once).
 
     make bench                                    # about 25 minutes on 2 cores
     .venv/bin/python bench/run.py --seconds 30 --steady-runs 1 --backfill 200000 --load-rows 200000
@@ -217,11 +217,11 @@ def backfill_phase(rows: int, out: Path) -> list[Figure]:
 
 
 def memory_phase(out: Path) -> list[Figure]:
-    memory = sb.rss_mb()
+    memory = sb.memory_mb()
     _bars(out / "memory.png", memory)
     total = sum(memory.values()) / 1024
-    return ([Figure(f"resident memory of {name}", mb, "MB") for name, mb in memory.items()]
-            + [across("resident memory of the whole stack", [total], "GiB", at_most=GOALS["stack GiB"])])
+    return ([Figure(f"memory (PSS) of {name}", mb, "MB") for name, mb in memory.items()]
+            + [across("memory (PSS) of the whole stack", [total], "GiB", at_most=GOALS["stack GiB"])])
 
 
 def _plot(path: Path, title: str, xlabel: str, ylabel: str, series: dict[str, tuple[list, list]]) -> None:
@@ -248,7 +248,7 @@ def _bars(path: Path, memory: dict[str, float]) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.bar(list(memory), list(memory.values()))
-    ax.set(title=f"Resident memory at the end: {sum(memory.values()) / 1024:.2f} GiB", ylabel="MB")
+    ax.set(title=f"Memory (PSS) at the end: {sum(memory.values()) / 1024:.2f} GiB", ylabel="MB")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -14,7 +14,7 @@ Phases (each can be skipped):
    keeps up (the last transaction scored within 5 s of the feed's end) and its p99.
    Goal: ≥ 5,000 tx/s sustained.
 
-Then the resident memory of every stack process. Writes reports/bench/<date>/streaming.md
+Then the memory (PSS) of every stack process. Writes reports/bench/<date>/streaming.md
 and PNG charts, and prints the figures.
 
     .venv/bin/python bench/streaming_bench.py                       # all phases
@@ -34,6 +34,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+import psutil
 import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -229,25 +230,28 @@ def backfill_phase(rows: int, out: Path) -> dict[str, float]:
     return done
 
 
-def rss_mb() -> dict[str, float]:
-    """Resident memory of each stack component, its child processes included."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (OSError, IndexError):
+def memory_mb() -> dict[str, float]:
+    """Memory of each stack component, its child processes included, as proportional
+    set size (PSS): a page shared by several processes (PostgreSQL's shared buffers,
+    mapped by every backend) counts once in all, not once per process as RSS would."""
+    found = {}
+    for component in components():
+        pid = component.pid()
+        if pid is None:
             continue
-
-    def tree_rss(pid: int) -> float:
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
-            own = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) / 1024
-        except (OSError, StopIteration):
-            own = 0.0
-        return own + sum(tree_rss(child) for child in children.get(pid, []))
-
-    return {c.name: tree_rss(c.pid()) for c in components() if c.pid() is not None}
+            root = psutil.Process(pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        total = 0
+        for process in processes:
+            try:
+                total += process.memory_full_info().pss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        found[component.name] = total / 2**20
+    return found
 
 
 @click.command()
@@ -321,8 +325,8 @@ def main(tps, seconds, warmup, slack, slack_tps, slack_seconds, ramp, ramp_rates
         for what, elapsed in backfill_phase(backfill_rows, out).items():
             say(f"backfill of {backfill_rows:,} rows: {what} after {elapsed:.0f} s")
 
-    memory = rss_mb()
-    say("resident memory: " + ", ".join(f"{name} {mb:,.0f} MB" for name, mb in memory.items())
+    memory = memory_mb()
+    say("memory (PSS): " + ", ".join(f"{name} {mb:,.0f} MB" for name, mb in memory.items())
         + f"; total {sum(memory.values()) / 1024:.2f} GiB")
     (out / "streaming.md").write_text("\n".join(lines) + "\n")
     click.echo(f"report: {out / 'streaming.md'}")

@@ -176,13 +176,17 @@ def backfill_phase(rows: int, out: Path) -> list[Figure]:
     csv = out / "backfill.csv"
     sb.subprocess.run([str(sb.FRAUDLAKE), "producer", "generate", "--rows", str(rows), "--seed", "7",
                        "--out", str(csv)], check=True, cwd=REPO_ROOT)
-    before = {"bronze": sb.count(("bronze", "transactions"), "op = 'c'"),
-              "silver": sb.count(("silver", "transactions")), "predictions": sb.predicted_count()}
     offsets = topic_end_offsets(cfg.get_kafka_settings())
     click.echo(f"backfill: loading {rows:,} rows with CDC and both jobs running …")
     started, wall = time.monotonic(), time.time()
     sb.subprocess.run([str(sb.FRAUDLAKE), "producer", "load", "--csv", str(csv), "--no-progress"], check=True, cwd=REPO_ROOT)
     loaded_s = time.monotonic() - started
+    # Complete means equal to PostgreSQL: this stack's every transaction was inserted
+    # while CDC ran, so each has one create event in bronze, one silver row and one
+    # prediction. (Counting from "before the load" would credit rows of the earlier
+    # phases that silver, 30 s behind, had not merged yet.)
+    with sb.conn() as db:
+        target = db.execute("SELECT count(*) FROM transactions").fetchone()[0]
     counters = {"bronze": lambda: sb.count(("bronze", "transactions"), "op = 'c'"),
                 "silver": lambda: sb.count(("silver", "transactions")), "predictions": sb.predicted_count}
     samples: dict[str, tuple[list[float], list[int]]] = {name: ([], []) for name in counters}
@@ -191,10 +195,10 @@ def backfill_phase(rows: int, out: Path) -> list[Figure]:
         for name, counter in counters.items():
             if name in done:
                 continue
-            n = counter() - before[name]
+            n = counter()
             samples[name][0].append(time.monotonic() - started)
             samples[name][1].append(n)
-            if n >= rows:
+            if n >= target:
                 done[name] = time.monotonic() - started
         time.sleep(5)
     csv.unlink()

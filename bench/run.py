@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -174,12 +175,12 @@ def cdc_timestamps(start: dict[int, int], expected: int, timeout: float = 600) -
 
 def backfill_phase(rows: int, out: Path) -> list[Figure]:
     csv = out / "backfill.csv"
-    sb.subprocess.run([str(sb.FRAUDLAKE), "producer", "generate", "--rows", str(rows), "--seed", "7",
+    subprocess.run([str(sb.FRAUDLAKE), "producer", "generate", "--rows", str(rows), "--seed", "7",
                        "--out", str(csv)], check=True, cwd=REPO_ROOT)
     offsets = topic_end_offsets(cfg.get_kafka_settings())
     click.echo(f"backfill: loading {rows:,} rows with CDC and both jobs running …")
     started, wall = time.monotonic(), time.time()
-    sb.subprocess.run([str(sb.FRAUDLAKE), "producer", "load", "--csv", str(csv), "--no-progress"], check=True, cwd=REPO_ROOT)
+    subprocess.run([str(sb.FRAUDLAKE), "producer", "load", "--csv", str(csv), "--no-progress"], check=True, cwd=REPO_ROOT)
     loaded_s = time.monotonic() - started
     # Complete means equal to PostgreSQL: this stack's every transaction was inserted
     # while CDC ran, so each has one create event in bronze, one silver row and one

@@ -42,6 +42,9 @@ TEST_ENV = {
     "PREDICTION_EXPORT_SECONDS": "2",
     "PREDICTION_RETRY_MAX_SECONDS": "2",
     "DASHBOARD_REFRESH_SECONDS": "1",
+    # The tests start, kill and restart components themselves (the fault suite measures
+    # recovery by `make up`); tests/stack/test_supervisor.py runs a supervisor of its own.
+    "STACK_SUPERVISE": "false",
 }
 os.environ.update(TEST_ENV)
 

@@ -20,7 +20,7 @@ from fraudlake import settings as cfg
 from fraudlake.envfile import ensure_env_file, render_example
 
 console = Console()
-STATE_COLOURS = {"up": "green", "starting?": "yellow", "down": "red"}
+STATE_COLOURS = {"up": "green", "starting?": "yellow", "down": "red", "off": "dim"}
 
 # name -> "module:attribute" of a click command defined next to the code it drives.
 LAZY_COMMANDS: dict[str, str] = {
@@ -121,7 +121,7 @@ def _print_status() -> None:
     from fraudlake import stack
     from fraudlake.stack.kafka import Kafka
 
-    table = Table("component", "state", "pid", "port", "detail")
+    table = Table("component", "state", "pid", "port", "restarts", "detail")
     states = stack.status()
     end_offsets: dict[int, int] = {}
     for name, state in states.items():
@@ -138,9 +138,23 @@ def _print_status() -> None:
             detail = "\n".join(_query_line(query, end_offsets) for query in state["queries"])
         word = stack.state_word(state)
         label = f"[{STATE_COLOURS[word]}]{word}[/{STATE_COLOURS[word]}]"
-        table.add_row(name, label, str(state["pid"] or "-"), str(state["port"]), detail)
+        restarts = state.get("restarts") or {}
+        detail = "\n".join(filter(None, [detail, _restart_line(restarts, running=state["pid"] is not None)]))
+        table.add_row(name, label, str(state["pid"] or "-"), str(state["port"]), str(restarts.get("restarts", "-")), detail)
     console.print(table)
     _print_alerts()
+
+
+def _restart_line(restarts: dict, running: bool) -> str:
+    """What the supervisor did last to a component, if anything."""
+    if not restarts.get("last_restart_at"):
+        return ""
+    line = f"last restarted by the supervisor at {restarts['last_restart_at']}"
+    if restarts.get("last_error"):
+        line += f", which failed: {restarts['last_error']}"
+    if not running and restarts.get("next_attempt_in") is not None:
+        line += f"; next attempt in {restarts['next_attempt_in']:.0f} s"
+    return line
 
 
 def _query_line(query, end_offsets: dict[int, int]) -> str:

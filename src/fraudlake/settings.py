@@ -137,6 +137,22 @@ class SparkClusterSettings(_Base):
     spark_cores_per_job: int = Field(1, description="Cores one job takes from the cluster (spark.deploy.defaultCores), so both jobs run at once on one worker.")
 
 
+class SupervisorSettings(_Base):
+    """The local stack's supervisor: it restarts a component of `make up` that crashed."""
+
+    stack_supervise: bool = Field(True, description="`make up` starts the supervisor, which restarts any component whose process died without `make down` (a crash, an OOM kill).")
+    supervisor_components: str = Field("all", description="Comma-separated components the supervisor restarts (postgres,kafka,connect,minio,api,lakehouse,prediction,dashboard), or `all`.")
+    supervisor_interval_seconds: float = Field(2.0, description="How often the supervisor looks at every component.")
+    supervisor_grace_seconds: float = Field(3.0, description="A component is restarted only once it has been seen dead this long, so a stop in progress (which removes its pid file) is never mistaken for a crash.")
+    supervisor_backoff_initial_seconds: float = Field(1.0, description="Wait before the second restart of a component that keeps crashing; each further restart waits twice as long.")
+    supervisor_backoff_max_seconds: float = Field(120.0, description="Longest wait between restarts of a component that keeps crashing.")
+    supervisor_stable_seconds: float = Field(60.0, description="A component that has run this long since its restart counts as recovered: its next crash is restarted without waiting.")
+
+    def watches(self, name: str) -> bool:
+        chosen = {part.strip() for part in self.supervisor_components.split(",") if part.strip()}
+        return "all" in chosen or name in chosen
+
+
 class StreamingSettings(_Base):
     """The two Spark Structured Streaming jobs: the lakehouse job and the prediction job."""
 
@@ -239,6 +255,11 @@ def get_path_settings() -> PathSettings:
 
 
 @lru_cache
+def get_supervisor_settings() -> SupervisorSettings:
+    return SupervisorSettings()
+
+
+@lru_cache
 def get_postgres_settings() -> PostgresSettings:
     return PostgresSettings()
 
@@ -300,6 +321,7 @@ def get_dashboard_settings() -> DashboardSettings:
 
 ALL_SETTINGS: tuple[type[BaseSettings], ...] = (
     PathSettings,
+    SupervisorSettings,
     PostgresSettings,
     KafkaSettings,
     ConnectSettings,

@@ -76,6 +76,10 @@ class Postgres:
             return None
         return pid if pid_alive(pid) else None
 
+    def crashed(self) -> bool:
+        """The server died without `pg_ctl stop`, which removes postmaster.pid on a clean shutdown."""
+        return (self.data_dir / "postmaster.pid").exists() and self.pid() is None
+
     def ports(self) -> list[tuple[str, int]]:
         return [("POSTGRES_PORT", self.settings.postgres_port)]
 

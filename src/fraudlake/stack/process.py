@@ -7,12 +7,14 @@ Each component runs detached (its own session, so Ctrl-C in the terminal that ra
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,6 +150,22 @@ def reap(pid: int) -> None:
         pass
 
 
+@contextlib.contextmanager
+def component_lock(run_dir: Path, name: str, *, blocking: bool = True) -> Iterator[bool]:
+    """Held while a component is started or stopped, by `make up`/`down`, the restart
+    script and the supervisor, so two of them never start one component twice.
+    Yields whether it was taken (always, when blocking). The kernel drops the lock
+    with its holder, so a killed holder never leaves it stuck."""
+    locks = make_dir(Path(run_dir) / "locks")
+    with open(locks / f"{name}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
 def ensure_port_free(port: int, setting: str, component: str) -> None:
     if port_is_open(port):
         raise StackError(
@@ -194,6 +212,10 @@ class DaemonComponent:
 
     def pid(self) -> int | None:
         return self.daemon.pid()
+
+    def crashed(self) -> bool:
+        """Its process died without being stopped: `stop()` removes the pid file, a crash does not."""
+        return self.daemon.pid_file.exists() and self.pid() is None
 
     def claim_ports(self) -> None:
         for setting, port in self.ports():

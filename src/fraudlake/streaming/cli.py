@@ -54,16 +54,17 @@ def _clear(name: str) -> None:
 
 
 def _restart_local(name: str, clear_checkpoints: bool, timeout: float) -> None:
-    from fraudlake.stack import components
+    from fraudlake.stack import components, locked
 
     (component,) = [c for c in components() if c.name == name]
-    click.echo(f"{name}: stopping …")
-    component.stop()
-    if clear_checkpoints:
-        _clear(name)
-    click.echo(f"{name}: starting …")
-    component.start_timeout = timeout
-    component.start()
+    with locked(component):  # the supervisor leaves it alone meanwhile
+        click.echo(f"{name}: stopping …")
+        component.stop()
+        if clear_checkpoints:
+            _clear(name)
+        click.echo(f"{name}: starting …")
+        component.start_timeout = timeout
+        component.start()
     click.echo(f"{name}: running (pid {component.pid()}), every query reporting progress")
 
 

@@ -140,7 +140,7 @@ def _print_status() -> None:
         label = f"[{STATE_COLOURS[word]}]{word}[/{STATE_COLOURS[word]}]"
         restarts = state.get("restarts") or {}
         detail = "\n".join(filter(None, [detail, _restart_line(restarts, running=state["pid"] is not None)]))
-        table.add_row(name, label, str(state["pid"] or "-"), str(state["port"]), str(restarts.get("restarts", "-")), detail)
+        table.add_row(name, label, str(state["pid"] or "-"), str(state["port"] or "-"), str(restarts.get("restarts", "-")), detail)
     console.print(table)
     _print_alerts()
 

@@ -16,7 +16,7 @@ from fraudlake.stack.kafka import topic_end_offsets
 
 @dataclass
 class PipelineHealth:
-    components: pd.DataFrame  # component, state, pid, port, detail
+    components: pd.DataFrame  # component, state, pid, port, restarts, detail
     end_offsets: dict[int, int]
     queries: pd.DataFrame  # job, query, state, batch, input rows/s, processed rows/s, lag, updated, error
     api: dict = field(default_factory=dict)  # status, model_version, risk_bands, error
@@ -33,6 +33,7 @@ def pipeline_health(kafka: KafkaSettings, api: ApiSettings) -> PipelineHealth:
             offsets_error = f"topic offsets unavailable: {exc}"
     components = pd.DataFrame([
         {"component": name, "state": stack.state_word(state), "pid": state["pid"], "port": state["port"],
+         "restarts": state.get("restarts", {}).get("restarts"),
          "detail": state.get("connector") or (offsets_error if name == "kafka" else None) or ""}
         for name, state in states.items()])
     queries = pd.DataFrame([

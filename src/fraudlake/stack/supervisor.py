@@ -205,7 +205,7 @@ class Supervised(DaemonComponent):
 
     def status(self) -> dict:
         pid = self.pid()
-        return {"pid": pid, "port": "-", "healthy": pid_alive(pid) and self.healthy(),
+        return {"pid": pid, "port": None, "healthy": pid_alive(pid) and self.healthy(),
                 "off": not self.settings.stack_supervise and pid is None}
 
 

@@ -1,6 +1,7 @@
 """`make bench`: the whole system's figures in one report, on a stack of its own.
 
-It starts a stack under `.run/bench` with every port offset by 20000, so the user's
+It starts a stack under `.run/bench` with every port offset by 20000 (or
+FRAUDLAKE_BENCH_PORT_OFFSET, e.g. beside a test stack on +20000), so the user's
 `make up` stack and its data are never touched (the load phases empty its tables).
 It measures, stops that stack, and writes reports/bench/<date>/summary.md with PNG
 charts. Each figure is printed with its goal beside it, and with how many runs it
@@ -44,7 +45,7 @@ sys.path.insert(0, str(REPO_ROOT / "bench"))
 
 from fraudlake.stack.isolated import isolated_stack_env  # noqa: E402
 
-os.environ.update(isolated_stack_env(BENCH_RUN_DIR, 20000))
+os.environ.update(isolated_stack_env(BENCH_RUN_DIR, int(os.environ.get("FRAUDLAKE_BENCH_PORT_OFFSET", "20000"))))
 
 import numpy as np  # noqa: E402
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402

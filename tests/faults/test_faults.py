@@ -27,7 +27,7 @@ from tests.faults.pipeline import (Tally, caught_up, connect, count_everything, 
                                    write_report)
 from tests.faults.spark_cluster import StandaloneCluster
 from tests.producer.helpers import FRAUDLAKE, producer
-from tests.streaming.helpers import component, finish, job, jobs_alerting, stream
+from tests.streaming.helpers import component, finish, job, jobs_alerting, restarts, stream, supervising
 
 pytestmark = [pytest.mark.stack, pytest.mark.spark, pytest.mark.faults]
 
@@ -140,6 +140,17 @@ def test_connect_killed_mid_stream_repeats_no_event_and_releases_the_slots_wal(p
 
     if not settle(released, timeout=120):
         tally.notes.append("the replication slot still holds WAL written before the stream ended")
+    assert_clean(tally)
+
+
+@pytest.mark.parametrize("name", ["api", "prediction"])
+def test_a_component_killed_mid_stream_is_restarted_by_the_supervisor_alone_and_nothing_is_lost(pipeline, name):
+    """No operator: the supervisor `make up` starts brings it back, and counts it."""
+    with supervising(name):
+        before = restarts(name)
+        tally = run_case(f"kill -9 {name}, restarted by the supervisor", pipeline, lambda: kill_9(name),
+                         revive=lambda: None)
+        assert restarts(name) == before + 1
     assert_clean(tally)
 
 

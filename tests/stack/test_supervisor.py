@@ -15,11 +15,11 @@ import time
 import psutil
 import pytest
 
-from fraudlake import settings as cfg
 from fraudlake.settings import SupervisorSettings
 from fraudlake.stack.process import StackError, component_lock, wait_until
 from fraudlake.stack.supervisor import RestartPolicy, Supervisor, Watched, read_state
 from tests.conftest import REPO_ROOT
+from tests.streaming.helpers import component, restarts, supervising
 
 FRAUDLAKE = REPO_ROOT / ".venv" / "bin" / "fraudlake"
 
@@ -150,27 +150,10 @@ def test_the_counts_survive_a_restart_of_the_supervisor(tmp_path):
 
 
 @pytest.fixture
-def supervisor_process(api_service, monkeypatch):
+def supervisor_process(api_service):
     """The real supervisor, as `make up` starts it, watching PostgreSQL and the API."""
-    from fraudlake.stack.supervisor import Supervised
-
-    for name, value in {"STACK_SUPERVISE": "true", "SUPERVISOR_COMPONENTS": "postgres,api",
-                        "SUPERVISOR_INTERVAL_SECONDS": "0.5", "SUPERVISOR_GRACE_SECONDS": "1"}.items():
-        monkeypatch.setenv(name, value)
-    cfg.reset_settings()
-    supervised = Supervised(cfg.get_path_settings(), cfg.get_supervisor_settings())
-    supervised.start()
-    yield supervised
-    supervised.stop()
-    monkeypatch.undo()
-    cfg.reset_settings()
-
-
-def _api():
-    from fraudlake import stack
-
-    (api,) = [c for c in stack.components() if c.name == "api"]
-    return api
+    with supervising("postgres", "api"):
+        yield
 
 
 def _wait(check, timeout: float) -> bool:
@@ -184,17 +167,15 @@ def _wait(check, timeout: float) -> bool:
 
 @pytest.mark.stack
 def test_the_api_killed_with_sigkill_is_restarted_by_the_supervisor_and_make_status_counts_it(supervisor_process):
-    from fraudlake import stack
-
-    api = _api()
-    before = stack.status()["api"]["restarts"].get("restarts", 0)
+    api = component("api")
+    before = restarts("api")
     victim = psutil.Process(api.pid())
     for process in [victim, *victim.children(recursive=True)]:
         process.send_signal(signal.SIGKILL)
     assert _wait(lambda: api.pid() not in (None, victim.pid) and api.healthy(), timeout=90), \
         "the supervisor did not bring the API back"
 
-    assert _wait(lambda: stack.status()["api"]["restarts"].get("restarts") == before + 1, timeout=10)
+    assert _wait(lambda: restarts("api") == before + 1, timeout=10)
     shown = subprocess.run([str(FRAUDLAKE), "status"], capture_output=True, text=True, timeout=60,
                            env={**os.environ, "COLUMNS": "250"})
     assert shown.returncode == 0, shown.stderr
@@ -207,14 +188,14 @@ def test_the_api_killed_with_sigkill_is_restarted_by_the_supervisor_and_make_sta
 def test_an_api_stopped_on_purpose_stays_stopped(supervisor_process):
     from fraudlake import stack
 
-    api = _api()
-    restarts = stack.status()["api"]["restarts"].get("restarts", 0)
+    api = component("api")
+    before = restarts("api")
     with stack.locked(api):
         api.stop()
     try:
         time.sleep(3)  # six rounds, three grace periods
         assert api.pid() is None
-        assert stack.status()["api"]["restarts"].get("restarts", 0) == restarts
+        assert restarts("api") == before
     finally:
         with stack.locked(api):
             api.start()

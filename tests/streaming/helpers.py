@@ -49,6 +49,38 @@ def jobs_alerting(slack_url: str, *names: str) -> Iterator[list[StreamingJob]]:
         cfg.reset_settings()
 
 
+@contextmanager
+def supervising(*names: str) -> Iterator[None]:
+    """The stack's supervisor running, as `make up` starts it, watching only `names`
+    and looking every half second (the test stack runs without one)."""
+    from fraudlake.stack.supervisor import Supervised
+
+    overrides = {"STACK_SUPERVISE": "true", "SUPERVISOR_COMPONENTS": ",".join(names),
+                 "SUPERVISOR_INTERVAL_SECONDS": "0.5", "SUPERVISOR_GRACE_SECONDS": "1"}
+    saved = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)
+    cfg.reset_settings()
+    supervisor = component(Supervised.name)
+    try:
+        supervisor.start()
+        yield
+    finally:
+        supervisor.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        cfg.reset_settings()
+
+
+def restarts(name: str) -> int:
+    """How often the supervisor restarted `name`, as `make status` shows it."""
+    from fraudlake import stack
+
+    return stack.status()[name]["restarts"].get("restarts", 0)
+
+
 def stream(count: int, tps: int):
     """`fraudlake producer stream --generate` of `count` new transactions at `tps`, in
     the background, with a seed of its own so its keys are new."""

@@ -95,6 +95,11 @@ def across(name: str, values: list[float], unit: str, *, at_most: float | None =
     return Figure(name, value, unit, goal, met, len(values), spread)
 
 
+def single(name: str, value: float, unit: str, **goal: float) -> Figure:
+    """A figure from one run (one latency run summarises every transaction of it)."""
+    return across(name, [value], unit, **goal)
+
+
 def load_phase(rows: int, runs: int) -> list[Figure]:
     rates = []
     for run in range(runs):
@@ -108,8 +113,8 @@ def api_phase(out: Path) -> list[Figure]:
     results = api_bench.run(lookup=False)
     api_bench.histogram(results, out / "api_latency.png")
     r = results["without lookup"]
-    return [across("prediction API, batch of 1,000", [r["rows_per_s"]], "rows/s", at_least=GOALS["api rows/s"]),
-            across("prediction API, single-call p99", [r["p99_ms"]], "ms", at_most=GOALS["api p99 ms"])]
+    return [single("prediction API, batch of 1,000", r["rows_per_s"], "rows/s", at_least=GOALS["api rows/s"]),
+            single("prediction API, single-call p99", r["p99_ms"], "ms", at_most=GOALS["api p99 ms"])]
 
 
 def steady_phase(tps: int, seconds: float, warmup: float, runs: int, out: Path) -> list[Figure]:
@@ -142,8 +147,8 @@ def slack_phase(tps: int, seconds: float, out: Path) -> list[Figure]:
     if not len(alerts):
         return []
     sb.histogram(out / "slack_latency.png", {"commit → Slack": alerts}, f"Alert latency at {tps} tx/s")
-    return [across(f"commit → Slack p50 ({len(alerts)} alerts)", [np.percentile(alerts, 50)], "s"),
-            across(f"commit → Slack p99 ({len(alerts)} alerts)", [np.percentile(alerts, 99)], "s")]
+    return [single(f"commit → Slack p50 ({len(alerts)} alerts)", np.percentile(alerts, 50), "s"),
+            single(f"commit → Slack p99 ({len(alerts)} alerts)", np.percentile(alerts, 99), "s")]
 
 
 def ramp_phase(rates: list[int], seconds: float, out: Path) -> list[Figure]:
@@ -152,7 +157,7 @@ def ramp_phase(rates: list[int], seconds: float, out: Path) -> list[Figure]:
     _plot(out / "ramp.png", "Ramp: prediction latency by offered rate", "offered tx/s", "seconds",
           {"p50": ([s["rate"] for s in steps], [s["p50"] for s in steps]),
            "p99": ([s["rate"] for s in steps], [s["p99"] for s in steps])})
-    return [across("highest rate the prediction job kept up with", [max(kept, default=0)], "tx/s",
+    return [single("highest rate the prediction job kept up with", max(kept, default=0), "tx/s",
                    at_least=GOALS["sustained tx/s"])]
 
 
@@ -209,13 +214,13 @@ def backfill_phase(rows: int, out: Path) -> list[Figure]:
     _plot(out / "backfill.png", f"Backfill of {rows:,} rows", "seconds after the load began", "rows",
           {name: points for name, points in samples.items()})
     figures = [
-        across("bulk load into PostgreSQL with CDC and both jobs running (rows/s)", [rows / loaded_s], "rows/s",
+        single("bulk load into PostgreSQL with CDC and both jobs running (rows/s)", rows / loaded_s, "rows/s",
                at_least=GOALS["bulk load rows/s"]),
-        across(f"CDC, PostgreSQL commit → Kafka ({len(stamps):,} events)", [len(stamps) / cdc_s], "events/s"),
+        single(f"CDC, PostgreSQL commit → Kafka ({len(stamps):,} events)", len(stamps) / cdc_s, "events/s"),
     ]
     for name in counters:
         if name in done:
-            figures.append(across(f"backfill of {rows:,} rows: every row in {name}", [done[name]], "s",
+            figures.append(single(f"backfill of {rows:,} rows: every row in {name}", done[name], "s",
                                   at_most=GOALS["backfill s"]))
         else:
             figures.append(Figure(f"backfill of {rows:,} rows: {name} not complete", 1800, "s", met=False))
@@ -227,7 +232,7 @@ def memory_phase(out: Path) -> list[Figure]:
     _bars(out / "memory.png", memory)
     total = sum(memory.values()) / 1024
     return ([Figure(f"memory (PSS) of {name}", mb, "MB") for name, mb in memory.items()]
-            + [across("memory (PSS) of the whole stack", [total], "GiB", at_most=GOALS["stack GiB"])])
+            + [single("memory (PSS) of the whole stack", total, "GiB", at_most=GOALS["stack GiB"])])
 
 
 def _plot(path: Path, title: str, xlabel: str, ylabel: str, series: dict[str, tuple[list, list]]) -> None:

@@ -101,7 +101,7 @@ def test_train_refuses_a_period_without_fraud(tmp_path, generated_without_late_f
     path = tmp_path / "no-late-fraud.csv"
     generated_without_late_fraud.to_csv(path)
     result = CliRunner().invoke(main, ["train", "--csv", str(path), "--out", str(tmp_path / "m")])
-    assert result.exit_code == 1 and "validation period" in result.output
+    assert result.exit_code == 2 and "validation period" in result.output
 
 
 @pytest.fixture

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from fraudlake import settings as cfg
-from fraudlake.kaggle import KaggleFormatError
-
-console = Console(stderr=True)
 
 
 def _conninfo() -> str:
@@ -33,14 +28,10 @@ def _status_file(path: Path | None):
 
 
 def _open_kaggle_file(path: Path):
-    """The file with its header checked; a wrong header exits 2 with what differs."""
+    """The file with its header checked; a wrong header is a KaggleFormatError saying what differs."""
     from fraudlake.producer.records import KaggleFile
 
-    try:
-        return KaggleFile(path)
-    except KaggleFormatError as exc:
-        console.print(f"[red]refused:[/red] {exc}", highlight=False)
-        sys.exit(2)
+    return KaggleFile(path)
 
 
 _status_file_option = click.option(

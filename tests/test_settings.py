@@ -46,3 +46,21 @@ def test_a_missing_secret_is_an_error_naming_it(monkeypatch, tmp_path):
     with pytest.raises(FraudlakeError, match="POSTGRES_PASSWORD: Field required") as raised:
         cfg.PostgresSettings()
     assert "absent.env, which does not exist (`fraudlake env init`" in str(raised.value)
+
+
+def test_postgres_bin_dir_is_a_setting(monkeypatch, tmp_path):
+    from fraudlake.stack.postgres import bin_dir
+    from fraudlake.stack.process import StackError
+
+    real = bin_dir()
+    try:
+        monkeypatch.setenv("POSTGRES_BIN_DIR", str(tmp_path))
+        cfg.reset_settings()
+        with pytest.raises(StackError, match=f"POSTGRES_BIN_DIR={tmp_path} holds no initdb"):
+            bin_dir()
+        monkeypatch.setenv("POSTGRES_BIN_DIR", str(real))
+        cfg.reset_settings()
+        assert bin_dir() == real
+    finally:
+        monkeypatch.undo()
+        cfg.reset_settings()

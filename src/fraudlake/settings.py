@@ -61,6 +61,11 @@ class PathSettings(_Base):
         description="Downloaded and built artifacts (Maven jars, the MinIO binary); shared by every checkout on the machine.",
     )
 
+    postgres_bin_dir: Path | None = Field(
+        None,
+        description="Directory of the PostgreSQL server programs (initdb, pg_ctl) the local stack runs; empty: the newest /usr/lib/postgresql/*/bin, else initdb on PATH.",
+    )
+
     @field_validator("fraudlake_run_dir", "fraudlake_cache_dir")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fraudlake import settings as cfg
@@ -42,7 +43,7 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except FraudlakeError as exc:
             # The message says what to do; a traceback would only bury it.
-            error_console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+            error_console.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
             ctx.exit(exc.exit_code)
 
     def list_commands(self, ctx):

@@ -74,6 +74,20 @@ def test_a_value_that_does_not_decode_is_a_clear_error_naming_the_column(after, 
         decode_event(None, envelope("c", after=after))
 
 
-def test_a_key_that_is_not_json_is_a_clear_error():
-    with pytest.raises(CdcDecodeError, match="key is not a JSON object"):
-        decode_event(b"not json", envelope("d", before={"amt": "1.00"}))
+@pytest.mark.parametrize(("key", "reason"), [
+    (b"not json", "key is not a JSON object"),
+    (b"\xff\xfe", "key is not a JSON object"),  # not UTF-8
+    (b'"x1"', "key is not a JSON object"),
+    (b"[1]", "key is not a JSON object"),
+    (b'{"id": 1}', "key names no trans_num"),
+])
+def test_a_bad_key_is_a_cdc_decode_error(key, reason):
+    # A CdcDecodeError, not the JSONDecodeError or AttributeError underneath.
+    with pytest.raises(CdcDecodeError, match=reason):
+        decode_event(key, envelope("d", before={"amt": "1.00"}))
+
+
+def test_a_source_that_is_not_an_object_is_a_cdc_decode_error():
+    value = json.dumps({"op": "c", "after": None, "source": "postgres"}).encode()
+    with pytest.raises(CdcDecodeError, match="not a Debezium change event"):
+        decode_event(None, value)

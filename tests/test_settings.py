@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
 from fraudlake import settings as cfg
 from fraudlake.envfile import ensure_env_file, render_example, secret_names
+from fraudlake.errors import FraudlakeError
 
 from fraudlake.stack.artifacts import REPO_ROOT
 
@@ -44,5 +43,24 @@ def test_an_existing_env_file_is_kept_and_only_missing_secrets_are_added(tmp_pat
 def test_a_missing_secret_is_an_error_naming_it(monkeypatch, tmp_path):
     monkeypatch.setenv("FRAUDLAKE_ENV_FILE", str(tmp_path / "absent.env"))
     monkeypatch.delenv("POSTGRES_PASSWORD", raising=False)
-    with pytest.raises(ValidationError, match="postgres_password"):
+    with pytest.raises(FraudlakeError, match="POSTGRES_PASSWORD: Field required") as raised:
         cfg.PostgresSettings()
+    assert "absent.env, which does not exist (`fraudlake env init`" in str(raised.value)
+
+
+def test_postgres_bin_dir_is_a_setting(monkeypatch, tmp_path):
+    from fraudlake.stack.postgres import bin_dir
+    from fraudlake.stack.process import StackError
+
+    real = bin_dir()
+    try:
+        monkeypatch.setenv("POSTGRES_BIN_DIR", str(tmp_path))
+        cfg.reset_settings()
+        with pytest.raises(StackError, match=f"POSTGRES_BIN_DIR={tmp_path} holds no initdb"):
+            bin_dir()
+        monkeypatch.setenv("POSTGRES_BIN_DIR", str(real))
+        cfg.reset_settings()
+        assert bin_dir() == real
+    finally:
+        monkeypatch.undo()
+        cfg.reset_settings()

@@ -23,6 +23,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from fraudlake.errors import FraudlakeError
 from fraudlake.schema import PRIMARY_KEY, TRANSACTION_COLUMNS, ColumnType
 
 EPOCH = datetime(1970, 1, 1)
@@ -61,7 +62,7 @@ WIRE_ENCODING: dict[ColumnType, WireEncoding] = {
 EXTRA_COLUMNS = {"created_at": WireEncoding.ISO_TIMESTAMPTZ}
 
 
-class CdcDecodeError(ValueError):
+class CdcDecodeError(FraudlakeError, ValueError):
     """A message that is not a Debezium change event for `transactions`."""
 
 
@@ -100,18 +101,15 @@ def decode_row(raw: dict[str, Any] | None) -> dict[str, Any] | None:
 
 @dataclass(frozen=True)
 class ChangeEvent:
+    """One event, decoded; the reference the Spark decoder (fraudlake.streaming.cdc) is tested against."""
+
     op: Op
-    trans_num: str
+    trans_num: str | None  # None only for a TRUNCATE, which names no row
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     lsn: int | None
-    source_ts_ms: int | None
+    source_ts_ms: int | None  # bronze's `source_ts`, in milliseconds
     snapshot: bool
-
-    @property
-    def row(self) -> dict[str, Any] | None:
-        """The row as it is after the change (None for a delete)."""
-        return self.after
 
 
 def decode_event(key: bytes | str | None, value: bytes | str | None) -> ChangeEvent | None:
@@ -124,15 +122,14 @@ def decode_event(key: bytes | str | None, value: bytes | str | None) -> ChangeEv
             payload = payload["payload"]
         op = Op(payload["op"])
         source = payload.get("source") or {}
-    except (ValueError, KeyError, TypeError) as exc:
+        if not isinstance(source, dict):
+            raise TypeError(f"source is a {type(source).__name__}, not an object")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CdcDecodeError(f"not a Debezium change event: {exc}: {str(value)[:200]!r}") from exc
     before, after = decode_row(payload.get("before")), decode_row(payload.get("after"))
     trans_num = (after or before or {}).get(PRIMARY_KEY)
     if trans_num is None and key is not None:
-        try:
-            trans_num = json.loads(key).get(PRIMARY_KEY)
-        except (ValueError, AttributeError) as exc:
-            raise CdcDecodeError(f"the record's key is not a JSON object: {str(key)[:200]!r}") from exc
+        trans_num = _key_trans_num(key)
     return ChangeEvent(
         op=op,
         trans_num=trans_num,
@@ -142,3 +139,16 @@ def decode_event(key: bytes | str | None, value: bytes | str | None) -> ChangeEv
         source_ts_ms=source.get("ts_ms"),
         snapshot=str(source.get("snapshot", "false")) not in ("false", "None"),
     )
+
+
+def _key_trans_num(key: bytes | str) -> str:
+    """The primary key from a record's key, `{"trans_num": "…"}`."""
+    try:
+        parsed = json.loads(key)  # a UnicodeDecodeError, for bytes that are not UTF-8, is a ValueError
+    except ValueError as exc:
+        raise CdcDecodeError(f"the record's key is not a JSON object: {str(key)[:200]!r}") from exc
+    if not isinstance(parsed, dict):
+        raise CdcDecodeError(f"the record's key is not a JSON object: {str(key)[:200]!r}")
+    if parsed.get(PRIMARY_KEY) is None:
+        raise CdcDecodeError(f"the record's key names no {PRIMARY_KEY}: {str(key)[:200]!r}")
+    return parsed[PRIMARY_KEY]

@@ -7,19 +7,20 @@ Spark.
 
 from __future__ import annotations
 
-import functools
 import importlib
-import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fraudlake import settings as cfg
 from fraudlake.envfile import ensure_env_file, render_example
+from fraudlake.errors import FraudlakeError
 
 console = Console()
+error_console = Console(stderr=True)
 STATE_COLOURS = {"up": "green", "starting?": "yellow", "down": "red", "off": "dim"}
 
 # name -> "module:attribute" of a click command defined next to the code it drives.
@@ -35,6 +36,16 @@ LAZY_COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
+    """Loads LAZY_COMMANDS on use, and is the one place a FraudlakeError becomes a message."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except FraudlakeError as exc:
+            # The message says what to do; a traceback would only bury it.
+            error_console.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+            ctx.exit(exc.exit_code)
+
     def list_commands(self, ctx):
         return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
 
@@ -60,25 +71,8 @@ def main() -> None:
     """fraudlake: real-time fraud detection on a CDC lakehouse."""
 
 
-def _stack_errors(fn):
-    """Show a StackError as a message and exit 1, not as a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from fraudlake.stack import StackError
-
-        try:
-            return fn(*args, **kwargs)
-        except StackError as exc:
-            console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-            sys.exit(1)
-
-    return wrapper
-
-
 @main.command()
 @click.option("--only", help="Comma-separated artifacts to fetch: kafka,spark,debezium,minio (default: all).")
-@_stack_errors
 def fetch(only: str | None) -> None:
     """Download and build what the stack runs (Maven jars, MinIO); cached."""
     from fraudlake.stack.artifacts import fetch_all
@@ -88,7 +82,6 @@ def fetch(only: str | None) -> None:
 
 @main.command()
 @click.option("--only", help="Comma-separated components to start: postgres,kafka,connect,minio,api,lakehouse,prediction,dashboard.")
-@_stack_errors
 def up(only: str | None) -> None:
     """Start the local stack and wait until every component is healthy."""
     from fraudlake import stack
@@ -102,7 +95,6 @@ def up(only: str | None) -> None:
 
 @main.command()
 @click.option("--only", help="Comma-separated components to stop.")
-@_stack_errors
 def down(only: str | None) -> None:
     """Stop the local stack; its data stays under FRAUDLAKE_RUN_DIR."""
     from fraudlake import stack
@@ -111,7 +103,6 @@ def down(only: str | None) -> None:
 
 
 @main.command()
-@_stack_errors
 def status() -> None:
     """Each component's state, the connector's state and the topic's end offsets."""
     _print_status()
@@ -190,7 +181,6 @@ def connector() -> None:
 
 
 @connector.command("register")
-@_stack_errors
 def connector_register() -> None:
     """Create or update the connector from debezium/connectors/ and wait until it runs."""
     from fraudlake.stack.connect import ConnectClient, register_connector

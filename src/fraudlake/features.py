@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from fraudlake.errors import FraudlakeError
+
 # Every per-card feature looks back at most this far, so the online lookup is one
 # bounded, indexed range query per card rather than the card's whole life.
 HISTORY_WINDOW = pd.Timedelta(days=7)
@@ -80,7 +82,7 @@ _TIME_BITS = 36
 _VOCABULARY_POSITIONS: dict[tuple[str, ...], dict[str, float]] = {}
 
 
-class FeatureInputError(ValueError):
+class FeatureInputError(FraudlakeError, ValueError):
     """The transactions lack a column the features need."""
 
 

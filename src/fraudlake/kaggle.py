@@ -11,6 +11,7 @@ from os import PathLike
 
 import pandas as pd
 
+from fraudlake.errors import FraudlakeError
 from fraudlake.schema import COLUMN_NAMES, KAGGLE_HEADER, TRANSACTION_COLUMNS, ColumnType
 
 PANDAS_DTYPES = {
@@ -25,7 +26,7 @@ PANDAS_DTYPES = {
 }
 
 
-class KaggleFormatError(ValueError):
+class KaggleFormatError(FraudlakeError, ValueError):
     """The file is not in the Kaggle transactions format."""
 
 

@@ -16,6 +16,8 @@ from enum import Enum
 
 import numpy as np
 
+from fraudlake.errors import FraudlakeError
+
 HIGH_PRECISION = 0.95
 
 
@@ -34,7 +36,7 @@ class RiskLevel(str, Enum):
         return [level.value for level in RiskLevel if level.rank >= self.rank]
 
 
-class RiskBandsError(ValueError):
+class RiskBandsError(FraudlakeError, ValueError):
     """Model metadata without usable risk bands."""
 
 

@@ -16,9 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fraudlake.errors import SettingsError
 from fraudlake.risk import RiskLevel
 
 
@@ -32,7 +33,20 @@ class _Base(BaseSettings):
     model_config = SettingsConfigDict(env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     def __init__(self, **values):  # env file chosen at construction time, so tests can move it
-        super().__init__(_env_file=env_file_path(), **values)
+        env_file = env_file_path()
+        try:
+            super().__init__(_env_file=env_file, **values)
+        except ValidationError as exc:
+            # pydantic's report names fields in lower case and ends in a URL; the user
+            # needs the variable's name and the file it is read from.
+            raise SettingsError(_settings_problem(exc, env_file)) from None
+
+
+def _settings_problem(exc: ValidationError, env_file: str) -> str:
+    problems = [f"{'.'.join(str(part) for part in error['loc']).upper()}: {error['msg']}" for error in exc.errors()]
+    path = Path(env_file).resolve()
+    where = f"{path}" if path.exists() else f"{path}, which does not exist (`fraudlake env init` creates it with generated secrets)"
+    return f"invalid settings: {'; '.join(problems)}. Set them in the environment or in {where}."
 
 
 class PathSettings(_Base):
@@ -45,6 +59,11 @@ class PathSettings(_Base):
     fraudlake_cache_dir: Path = Field(
         Path.home() / ".cache" / "fraudlake",
         description="Downloaded and built artifacts (Maven jars, the MinIO binary); shared by every checkout on the machine.",
+    )
+
+    postgres_bin_dir: Path | None = Field(
+        None,
+        description="Directory of the PostgreSQL server programs (initdb, pg_ctl) the local stack runs; empty: the newest /usr/lib/postgresql/*/bin, else initdb on PATH.",
     )
 
     @field_validator("fraudlake_run_dir", "fraudlake_cache_dir")

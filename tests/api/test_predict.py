@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +15,7 @@ from fraudlake.api import create_app
 from fraudlake.api.deps import get_history, get_model
 from fraudlake.api.schemas import RawTransaction
 from fraudlake.features import FEATURE_NAMES, INPUT_COLUMNS
+from fraudlake.model.io import METADATA_FILE, load_model
 from fraudlake.settings import ApiSettings
 
 
@@ -101,6 +105,8 @@ def test_bearer_token(tiny_model, sample):
 def test_health_model_info_and_metrics(client, tiny_model, sample):
     health = client.get("/health")
     assert health.status_code == 200 and health.json()["status"] == "ok"
+    # /health reports the model the app serves (the override), not the one it loaded at startup.
+    assert health.json()["model"]["detail"] == tiny_model.version != load_model().version
     info = client.get("/model/info").json()
     assert info["model_version"] == tiny_model.version and info["features"] == list(FEATURE_NAMES)
     assert info["risk_bands"]["MEDIUM"] == info["fraud_threshold"] and info["history_lookup"] is False
@@ -118,6 +124,18 @@ def test_health_without_a_model_is_503(tmp_path):
         response = c.get("/health")
         assert response.status_code == 503 and response.json()["model"]["ok"] is False
         assert c.get("/model/info").status_code == 503
+
+
+def test_a_model_without_risk_bands_leaves_the_api_up_saying_why(tmp_path, tiny_model):
+    shutil.copytree(tiny_model.directory, tmp_path, dirs_exist_ok=True)
+    metadata = json.loads((tmp_path / METADATA_FILE).read_text())
+    del metadata["risk_bands"]
+    (tmp_path / METADATA_FILE).write_text(json.dumps(metadata))
+    settings = ApiSettings(api_history_lookup=False)
+    with TestClient(create_app(settings, model_dir=tmp_path), headers=settings.auth_headers()) as c:
+        response = c.get("/health")
+        assert response.status_code == 503 and "risk_bands" in response.json()["model"]["detail"]
+        assert c.post("/predict/raw/batch", json=[]).status_code == 503
 
 
 def test_request_schema_carries_exactly_the_feature_inputs():

@@ -1,5 +1,6 @@
 """FastAPI dependencies, as `Annotated` aliases. Tests replace `get_model` and
-`get_history` through `app.dependency_overrides`."""
+`get_history` through `app.dependency_overrides`; every route, /health included,
+reaches the model through `get_model`, so an override is what the whole app serves."""
 
 from __future__ import annotations
 
@@ -24,8 +25,12 @@ async def get_settings(request: Request) -> ApiSettings:
     return request.app.state.settings
 
 
-async def get_model(request: Request) -> FraudModel:
-    model = getattr(request.app.state, "model", None)
+async def get_model(request: Request) -> FraudModel | None:
+    """The model loaded at startup; None when it could not be (the reason is in `model_error`)."""
+    return getattr(request.app.state, "model", None)
+
+
+async def require_model(request: Request, model: Annotated[FraudModel | None, Depends(get_model)]) -> FraudModel:
     if model is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no model loaded: {request.app.state.model_error}")
     return model
@@ -41,7 +46,8 @@ async def get_metrics(request: Request) -> ApiMetrics:
 
 
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
-ModelDep = Annotated[FraudModel, Depends(get_model)]
+ModelDep = Annotated[FraudModel, Depends(require_model)]
+OptionalModelDep = Annotated[FraudModel | None, Depends(get_model)]
 HistoryDep = Annotated[HistoryRepository | None, Depends(get_history)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 

@@ -18,6 +18,7 @@ import numpy as np
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from fraudlake.errors import FraudlakeError
 from fraudlake.features import HISTORY_WINDOW, Columns
 from fraudlake.settings import ApiSettings, PostgresSettings
 
@@ -42,7 +43,7 @@ _PACKED_ROW = np.dtype([("cc_num", ">i8"), ("micros_since_2000", ">i8"), ("amt",
 _POSTGRES_EPOCH = np.datetime64("2000-01-01T00:00:00", "us")
 
 
-class HistoryUnavailable(RuntimeError):
+class HistoryUnavailable(FraudlakeError, RuntimeError):
     """PostgreSQL could not be reached for the history lookup."""
 
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from fraudlake.errors import FraudlakeError
 from fraudlake.producer.status import read_status
 from fraudlake.settings import PathSettings
 from fraudlake.stack.process import Daemon, reap
@@ -28,7 +29,7 @@ from fraudlake.stack.process import Daemon, reap
 NAME = "dashboard-producer"
 
 
-class ProducerBusy(RuntimeError):
+class ProducerBusy(FraudlakeError, RuntimeError):
     """A producer run is already going; the message says which."""
 
 

@@ -7,6 +7,7 @@ import sys
 import click
 
 from fraudlake import settings as cfg
+from fraudlake.errors import FraudlakeError
 
 
 @click.group()
@@ -32,7 +33,7 @@ def _refuse_while_the_job_runs() -> None:
     running = [q for q in read_progress(cfg.get_postgres_settings(), "lakehouse")
                if q.state == "running" and q.updated_at > recent]
     if running:
-        raise click.ClickException(
+        raise FraudlakeError(
             "the lakehouse job is running, and Delta on S3 allows one writer per table; stop it first "
             "(`fraudlake down --only lakehouse`, or `docker compose stop lakehouse-job`), then start it again.")
 

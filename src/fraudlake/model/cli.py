@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -51,12 +50,8 @@ def train_command(csv_path, delta_uri, generated_rows, seed, out_dir, validation
         generated_rows = generated_rows or DEFAULT_GENERATED_ROWS
         transactions, source = generate(generated_rows, seed=seed), f"generator:rows={generated_rows},seed={seed}"
     click.echo(f"training on {source}: {len(transactions):,} rows, {int(transactions['is_fraud'].sum()):,} frauds")
-    try:
-        metadata, report = training.train(transactions, out_dir, source, validation_fraction,
-                                          rounds or training.ROUNDS, threads)
-    except training.TrainingDataError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    metadata, report = training.train(transactions, out_dir, source, validation_fraction,
+                                      rounds or training.ROUNDS, threads)
     click.echo(f"model {metadata['model_version']} written to {out_dir}")
     _echo_report(report, sorted((out_dir / "report").iterdir()))
 

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
+from fraudlake.errors import FraudlakeError
 from fraudlake.features import FEATURE_NAMES, FEATURES, Columns, compute_features, feature_matrix
-from fraudlake.risk import RiskBands
+from fraudlake.risk import RiskBands, RiskBandsError
 from fraudlake.settings import get_model_settings
 
 # From this many rows on, a request is scored on every core; below it, thread
@@ -34,7 +35,7 @@ METADATA_FILE = "metadata.json"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(FraudlakeError, RuntimeError):
     """The model directory is missing, unreadable or made for other features."""
 
 
@@ -160,4 +161,7 @@ def load_model(directory: Path | None = None) -> FraudModel:
         raise ModelLoadError(
             f"{directory} was trained on features {metadata.get('features')}, this fraudlake computes "
             f"{list(FEATURE_NAMES)}; retrain it with `fraudlake train`")
-    return FraudModel(booster, metadata, directory)
+    try:
+        return FraudModel(booster, metadata, directory)
+    except RiskBandsError as exc:  # so whoever serves a model handles one error, not two
+        raise ModelLoadError(f"cannot serve the model in {directory}: {exc}") from exc

@@ -22,7 +22,12 @@ from sklearn.metrics import (  # noqa: E402
     roc_auc_score,
 )
 
+from fraudlake.errors import FraudlakeError  # noqa: E402
 from fraudlake.risk import RiskBands, RiskLevel  # noqa: E402
+
+
+class EvaluationDataError(FraudlakeError, ValueError):
+    """Labels a model cannot be judged on: without a fraud, or without a legitimate row."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,10 @@ class Report:
 
 def evaluate(labels: np.ndarray, probabilities: np.ndarray, bands: RiskBands, title: str) -> Report:
     labels = np.asarray(labels, dtype=np.int8)
+    if labels.size == 0 or labels.min() == labels.max():
+        # ROC-AUC is undefined and PR-AUC meaningless then; a report of NaNs would pass for one.
+        raise EvaluationDataError(f"{title}: {labels.size:,} rows, {int(labels.sum()):,} frauds; "
+                                  "a model is judged on rows with both frauds and legitimate transactions")
     predicted = probabilities >= bands.fraud_threshold
     tn, fp, fn, tp = confusion_matrix(labels, predicted, labels=[0, 1]).ravel()
     precision = tp / (tp + fp) if tp + fp else 0.0

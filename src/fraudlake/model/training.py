@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from fraudlake.errors import FraudlakeError
 from fraudlake.features import FEATURE_NAMES, FEATURES, HISTORY_WINDOW, compute_features, feature_matrix
 from fraudlake.model.io import feature_dmatrix, save_model
 from fraudlake.model.report import Report, evaluate, write_report
@@ -48,7 +49,7 @@ _CANONICAL_DTYPES = {
 }
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(FraudlakeError, ValueError):
     """The data cannot train an honest model (too small, or a period without fraud)."""
 
 

@@ -17,14 +17,15 @@ from decimal import Decimal
 import httpx
 import orjson
 
+from fraudlake.errors import FraudlakeError
 from fraudlake.settings import ApiSettings, StreamingSettings
 
 
-class ApiUnavailable(RuntimeError):
+class ApiUnavailable(FraudlakeError, RuntimeError):
     """The API cannot score now (down, slow, 5xx, 429, or refusing our token)."""
 
 
-class ApiContractError(RuntimeError):
+class ApiContractError(FraudlakeError, RuntimeError):
     """An answer the job cannot use: a 422 that names no row, or a reply of the wrong length."""
 
 

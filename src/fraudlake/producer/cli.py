@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from fraudlake import settings as cfg
-from fraudlake.kaggle import KaggleFormatError
-
-console = Console(stderr=True)
 
 
 def _conninfo() -> str:
@@ -33,14 +28,10 @@ def _status_file(path: Path | None):
 
 
 def _open_kaggle_file(path: Path):
-    """The file with its header checked; a wrong header exits 2 with what differs."""
+    """The file with its header checked; a wrong header is a KaggleFormatError saying what differs."""
     from fraudlake.producer.records import KaggleFile
 
-    try:
-        return KaggleFile(path)
-    except KaggleFormatError as exc:
-        console.print(f"[red]refused:[/red] {exc}", highlight=False)
-        sys.exit(2)
+    return KaggleFile(path)
 
 
 _status_file_option = click.option(
@@ -153,3 +144,17 @@ def _load_frame(frame, seed: int, progress: bool) -> None:
         path = Path(tmp) / f"generated-seed-{seed}.csv"
         write_kaggle_csv(frame, path, progress=progress)
         _report(load_file(_conninfo(), path, progress=progress))
+
+
+@producer.command("vocabulary")
+@click.option("--from", "sample", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("data/fraudTrain_sample.csv"), show_default=True,
+              help="The Kaggle-format CSV to take cities, merchants, names, jobs and streets from.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory to write the vocabulary files to; the shipped ones are in src/fraudlake/producer/data.")
+def vocabulary_command(sample: Path, out_dir: Path) -> None:
+    """Derive the generator's vocabulary files from a sample of the Kaggle file."""
+    from fraudlake.producer.vocabulary import derive, write
+
+    for path in write(out_dir, derive(sample)):
+        click.echo(f"{path}: {len(path.read_text().splitlines()):,} lines")

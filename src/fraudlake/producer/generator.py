@@ -30,7 +30,6 @@ from fraudlake.schema import COLUMN_NAMES, DATE_FORMAT, TIMESTAMP_FORMAT, TRANSA
 
 DAY = 86_400
 START = "2019-01-01"
-MERCHANT_PREFIX = "fraud_"  # every merchant name in the Kaggle file carries it
 TRANSACTIONS_PER_CARD_PER_DAY = 2.46  # fraudTrain.csv: 1,296,675 rows, 983 cards, 537 days
 ROWS_PER_CARD = 1_320
 FRAUD_RATE = 0.0058
@@ -241,7 +240,7 @@ def _frame(rng, events: dict[str, np.ndarray], people: dict[str, np.ndarray], st
     n = events["second"].size
     customer = events["customer"]
     when = start + pd.to_timedelta(events["second"], unit="s")
-    merchants = {c: np.array([MERCHANT_PREFIX + m for m in vocab.MERCHANTS[c]], dtype=object) for c in CATEGORY_NAMES}
+    merchants = {c: np.array([vocab.MERCHANT_PREFIX + m for m in vocab.MERCHANTS[c]], dtype=object) for c in CATEGORY_NAMES}
     merchant = np.empty(n, dtype=object)
     for index, name in enumerate(CATEGORY_NAMES):
         rows = events["category"] == index

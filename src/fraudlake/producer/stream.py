@@ -80,15 +80,19 @@ class _Feed:
         if chunk is None:
             self.exhausted = True
             return
-        present = [row[0] for row in self.conn.execute(
-            "SELECT trans_num FROM transactions WHERE trans_num = ANY(%s)",
-            (chunk.good.column("trans_num").to_pylist(),),
-        )]
-        fresh = chunk.good.filter(pc.invert(pc.is_in(chunk.good.column("trans_num"), pa.array(present, pa.string()))))
+        fresh, _ = _absent_rows(self.conn, chunk.good)
         self.skipped += chunk.good.num_rows - fresh.num_rows
         self.good = pa.concat_tables([self.good, fresh])
         self.rejected.extend(chunk.rejected)
         self._unread = None
+
+
+def _absent_rows(conn: psycopg.Connection, rows: pa.Table) -> tuple[pa.Table, int]:
+    """The rows whose trans_num is not in `transactions`, and how many of their keys are."""
+    keys = rows.column("trans_num")
+    present = [row[0] for row in conn.execute(
+        "SELECT trans_num FROM transactions WHERE trans_num = ANY(%s)", (keys.to_pylist(),))]
+    return rows.filter(pc.invert(pc.is_in(keys, pa.array(present, pa.string())))), len(present)
 
 
 def _stamp_now(batch: CheckedChunk) -> CheckedChunk:
@@ -182,12 +186,9 @@ class _Session:
                 self._reconnect(lost)
                 # The lost commit may have landed: its rows were absent when taken, so
                 # those present now are ours, written once; only the rest is sent again.
-                keys = batch.good.column("trans_num")
-                present = [row[0] for row in self.conn.execute(
-                    "SELECT trans_num FROM transactions WHERE trans_num = ANY(%s)", (keys.to_pylist(),))]
-                landed += len(present)
-                batch = CheckedChunk(batch.good.filter(pc.invert(pc.is_in(keys, pa.array(present, pa.string())))),
-                                     batch.rejected)
+                unsent, present = _absent_rows(self.conn, batch.good)
+                landed += present
+                batch = CheckedChunk(unsent, batch.rejected)
 
     def _reconnect(self, lost: psycopg.OperationalError) -> None:
         deadline = time.monotonic() + self.reconnect_seconds

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from fraudlake.settings import PathSettings, PostgresSettings
+from fraudlake.settings import PathSettings, PostgresSettings, get_path_settings
 from fraudlake.stack.artifacts import INSTALL_HINTS, REPO_ROOT
 from fraudlake.stack.process import StackError, ensure_port_free, pid_alive, run, wait_until
 from fraudlake.stack.rundir import make_dir
@@ -30,7 +30,9 @@ MAX_SLOT_WAL_KEEP_SIZE = "4GB"
 
 
 def bin_dir() -> Path:
-    configured = os.environ.get("POSTGRES_BIN_DIR")
+    configured = get_path_settings().postgres_bin_dir
+    if configured and not (configured / "initdb").exists():
+        raise StackError(f"POSTGRES_BIN_DIR={configured} holds no initdb; point it at PostgreSQL's bin directory.")
     candidates = [configured] if configured else sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
     for candidate in candidates:
         if candidate and (Path(candidate) / "initdb").exists():

@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from fraudlake.errors import FraudlakeError
 from fraudlake.stack.rundir import make_dir
 
 
-class StackError(RuntimeError):
+class StackError(FraudlakeError, RuntimeError):
     """A component could not be started or checked; the message says what to do."""
 
 

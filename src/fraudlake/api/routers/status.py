@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from fraudlake.api.deps import Authenticated, HistoryDep, ModelDep
+from fraudlake.api.deps import Authenticated, HistoryDep, ModelDep, OptionalModelDep
 from fraudlake.api.history import HistoryUnavailable
 from fraudlake.api.schemas import ComponentHealth, Health, ModelInfo
 
@@ -12,9 +12,8 @@ router = APIRouter(tags=["status"])
 
 
 @router.get("/health", response_model=Health)
-def health(request: Request, response: Response, history: HistoryDep) -> Health:
+def health(request: Request, response: Response, model: OptionalModelDep, history: HistoryDep) -> Health:
     """Is a model loaded and is the history database reachable; 503 when not."""
-    model = getattr(request.app.state, "model", None)
     model_health = ComponentHealth(ok=model is not None,
                                    detail=model.version if model else f"no model: {request.app.state.model_error}")
     if history is None:

@@ -101,7 +101,7 @@ class ConnectSettings(_Base):
     connect_url: str = Field("http://127.0.0.1:8083", description="Kafka Connect REST URL.")
     connect_port: int = Field(8083, description="Port the local Kafka Connect worker listens on (`make up`).")
     connect_heap: str = Field("512m", description="Heap of the local Kafka Connect JVM.")
-    connector_name: str = Field("postgres-transactions", description="Name of the Debezium connector (file `debezium/connectors/<name>.json`).")
+    connector_name: str = Field("postgres-transactions", description="Name of the Debezium connector (file `fraudlake/resources/debezium/connectors/<name>.json`).")
     debezium_heartbeat_ms: int = Field(10000, description="Debezium heartbeat interval; keeps the replication slot advancing when the table is idle.")
 
 
@@ -222,7 +222,7 @@ class ProducerSettings(_Base):
 
 
 class DashboardSettings(_Base):
-    """The Streamlit dashboard (services/dashboard): fraud, alerts, pipeline health and producer controls."""
+    """The Streamlit dashboard (fraudlake.dashboard): fraud, alerts, pipeline health and producer controls."""
 
     dashboard_host: str = Field("127.0.0.1", description="Address the dashboard listens on.")
     dashboard_port: int = Field(8501, description="Port the dashboard listens on (http://127.0.0.1:8501).")

@@ -19,6 +19,7 @@ import numpy as np
 import xgboost as xgb
 
 from fraudlake.features import FEATURE_NAMES, FEATURES, Columns, compute_features, feature_matrix
+from fraudlake.resources import packaged_file
 from fraudlake.risk import RiskBands
 from fraudlake.settings import get_model_settings
 
@@ -31,7 +32,7 @@ _PARALLEL_THREADS = os.cpu_count() or 1
 
 MODEL_FILE = "model.json"
 METADATA_FILE = "metadata.json"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
+DEFAULT_MODEL_DIR = packaged_file("fraudlake.model", "default")  # package data (fraudlake.resources)
 
 
 class ModelLoadError(RuntimeError):

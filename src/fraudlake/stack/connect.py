@@ -1,6 +1,6 @@
 """Kafka Connect in distributed mode with the Debezium PostgreSQL plugin.
 
-The connector's configuration is `debezium/connectors/<name>.json`; its secrets and
+The connector's configuration is `fraudlake/resources/debezium/connectors/<name>.json`; its secrets and
 hosts are `${env:…}` references that the worker resolves from its environment
 (EnvVarConfigProvider), so the same file serves docker compose and the local stack.
 Registration is idempotent: PUT the config, then wait for connector and task to run.
@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 
 from fraudlake.settings import ConnectSettings, KafkaSettings, PathSettings, PostgresSettings
-from fraudlake.stack.artifacts import REPO_ROOT, plugin_dir
+from fraudlake.resources import resource
+from fraudlake.stack.artifacts import plugin_dir
 from fraudlake.stack.kafka import LOG4J2_CONFIG, java_command
 from fraudlake.stack.process import DaemonComponent, StackError
 from fraudlake.stack.rundir import make_dir
 
-CONNECTORS_DIR = REPO_ROOT / "debezium" / "connectors"
 # What the worker logs for each change event it skips under `errors.tolerance=all`
 # (the connector JSON's choice: a record its converter cannot write must not stop the
 # pipeline), so `fraudlake status` counts them. An event too large for Kafka cannot
@@ -30,7 +30,7 @@ SKIPPED_EVENT_LOG_LINE = "Error encountered in task"
 
 
 def connector_file(name: str) -> Path:
-    return CONNECTORS_DIR / f"{name}.json"
+    return resource("debezium", "connectors", f"{name}.json")
 
 
 def connector_env(postgres: PostgresSettings, connect: ConnectSettings) -> dict[str, str]:
@@ -87,7 +87,7 @@ class ConnectClient:
 
 
 def register_connector(client: ConnectClient, name: str) -> dict:
-    """PUT `debezium/connectors/<name>.json` and wait for it to run; returns its status."""
+    """PUT `resources/debezium/connectors/<name>.json` and wait for it to run; returns its status."""
     spec = json.loads(connector_file(name).read_text())
     return client.register(name, spec["config"])
 

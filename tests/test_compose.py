@@ -3,6 +3,7 @@ the settings, the connector file and the SQL the local stack uses."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -261,3 +262,17 @@ def test_each_image_installs_only_its_own_extra(compose):
             assert installs == [f'".[{roles[path]}]"'], path
         else:
             assert not installs, path
+
+
+def test_the_topic_is_named_once_by_its_prefix(compose):
+    """KAFKA_TOPIC_PREFIX is the one statement: the connector takes it through ${env:…},
+    compose creates the topic and hands Connect the prefix with the settings' default."""
+    from fraudlake.schema import CDC_TABLE
+
+    config = json.loads(connector_file("postgres-transactions").read_text())["config"]
+    assert config["topic.prefix"] == "${env:KAFKA_TOPIC_PREFIX}"
+    assert config["table.include.list"] == CDC_TABLE
+    default = cfg.KafkaSettings.model_fields["kafka_topic_prefix"].default
+    services = compose["services"]
+    assert services["connect"]["environment"]["KAFKA_TOPIC_PREFIX"] == f"${{KAFKA_TOPIC_PREFIX:-{default}}}"
+    assert _option(services["kafka-init"]["command"], "--topic") == f"${{KAFKA_TOPIC_PREFIX:-{default}}}.{CDC_TABLE}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -34,7 +35,12 @@ def installed(tmp_path_factory) -> dict:
     """
     root = tmp_path_factory.mktemp("outside")
     assert not root.resolve().is_relative_to(REPO_ROOT)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(root / "dist"), str(REPO_ROOT)],
+    # Built from a copy: setuptools leaves build/ and egg-info beside the sources it builds.
+    source = root / "source"
+    shutil.copytree(REPO_ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO_ROOT / name, source / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(root / "dist"), str(source)],
                    check=True, capture_output=True, timeout=300)
     (wheel,) = (root / "dist").glob("fraudlake-*.whl")
     venv = root / "venv"

@@ -20,6 +20,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fraudlake.risk import RiskLevel
+from fraudlake.schema import CDC_TABLE
 
 
 def env_file_path() -> str:
@@ -91,8 +92,14 @@ class KafkaSettings(_Base):
     kafka_port: int = Field(9092, description="Port the local broker listens on (`make up`).")
     kafka_controller_port: int = Field(9093, description="Port of the local broker's KRaft controller listener.")
     kafka_heap: str = Field("512m", description="Heap of the local broker JVM.")
-    kafka_topic: str = Field("postgres.public.transactions", description="Topic Debezium writes transaction changes to.")
-    kafka_topic_partitions: int = Field(3, description="Partitions of KAFKA_TOPIC (the key is trans_num).")
+    kafka_topic_prefix: str = Field("postgres", description="Debezium's topic.prefix: transaction changes go to the topic `<prefix>.public.transactions`.")
+    kafka_topic_partitions: int = Field(3, description="Partitions of the transactions topic (the key is trans_num).")
+
+    @property
+    def kafka_topic(self) -> str:
+        """The topic Debezium writes transaction changes to: it names it so itself, from the
+        prefix (the connector gets it as ${env:KAFKA_TOPIC_PREFIX}) and the table."""
+        return f"{self.kafka_topic_prefix}.{CDC_TABLE}"
 
 
 class ConnectSettings(_Base):

@@ -33,7 +33,7 @@ def connector_file(name: str) -> Path:
     return resource("debezium", "connectors", f"{name}.json")
 
 
-def connector_env(postgres: PostgresSettings, connect: ConnectSettings) -> dict[str, str]:
+def connector_env(postgres: PostgresSettings, connect: ConnectSettings, kafka: KafkaSettings) -> dict[str, str]:
     """The variables the connector JSON refers to, as the worker must see them."""
     return {
         "POSTGRES_HOST": postgres.postgres_host,
@@ -44,6 +44,7 @@ def connector_env(postgres: PostgresSettings, connect: ConnectSettings) -> dict[
         "POSTGRES_PUBLICATION": postgres.postgres_publication,
         "POSTGRES_SLOT": postgres.postgres_slot,
         "DEBEZIUM_HEARTBEAT_MS": str(connect.debezium_heartbeat_ms),
+        "KAFKA_TOPIC_PREFIX": kafka.kafka_topic_prefix,
     }
 
 
@@ -152,7 +153,7 @@ class KafkaConnect(DaemonComponent):
             self.daemon.spawn(
                 java_command(self.paths, self.settings.connect_heap, self.home / "log4j2.properties",
                              "org.apache.kafka.connect.cli.ConnectDistributed", str(config)),
-                env=connector_env(self.postgres, self.settings),
+                env=connector_env(self.postgres, self.settings, self.kafka),
             )
         self.wait_healthy(timeout=120)
         register_connector(self.client, self.settings.connector_name)

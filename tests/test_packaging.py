@@ -115,29 +115,47 @@ def test_connector_registration_runs_from_the_installed_package(installed):
     assert registered == {**packaged["config"], "name": name}
 
 
-def test_the_api_serves_health_from_the_installed_package(installed):
-    """compose's prediction-api: the API with the default model shipped in the wheel."""
-    _start({"postgres"})
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([str(installed["bin"] / "fraudlake"), "serve-api", "--port", str(port)],
-                              cwd=installed["cwd"], env=installed["env"],
+        return probe.getsockname()[1]
+
+
+def _serve_until_healthy(installed: dict, argv: list[str], url: str, env: dict | None = None) -> httpx.Response:
+    """Start a server from the installed package, GET `url` once it answers, stop it."""
+    server = subprocess.Popen(argv, cwd=installed["cwd"], env={**installed["env"], **(env or {})},
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline, health = time.monotonic() + 90, None
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline and server.poll() is None:
             try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
+                return httpx.get(url, timeout=2)
             except httpx.TransportError:
                 time.sleep(0.5)
-        assert health is not None and health.status_code == 200, server.stdout.read() if server.poll() is not None else ""
-        # The model is the wheel's: no other fraudlake is importable there (the fixture checks).
-        assert health.json()["model"]["ok"] and health.json()["database"]["ok"], health.json()
+        server.kill()
+        pytest.fail(f"{argv} did not answer {url}:\n{server.communicate()[0]}")
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_api_serves_health_from_the_installed_package(installed):
+    """compose's prediction-api: the API with the default model shipped in the wheel."""
+    _start({"postgres"})
+    port = _free_port()
+    health = _serve_until_healthy(installed, [str(installed["bin"] / "fraudlake"), "serve-api", "--port", str(port)],
+                                  f"http://127.0.0.1:{port}/health")
+    # The model is the wheel's: no other fraudlake is importable there (the fixture checks).
+    assert health.status_code == 200 and health.json()["model"]["ok"], health.text
+
+
+def test_the_dashboard_serves_from_the_installed_package(installed):
+    """compose's dashboard: `fraudlake dashboard`, the Streamlit script shipped in the wheel."""
+    port = _free_port()
+    health = _serve_until_healthy(installed, [str(installed["bin"] / "fraudlake"), "dashboard"],
+                                  f"http://127.0.0.1:{port}/_stcore/health",
+                                  env={"DASHBOARD_HOST": "127.0.0.1", "DASHBOARD_PORT": str(port)})
+    assert health.status_code == 200, health.text
 
 
 def test_the_producer_streams_from_the_installed_package(installed):

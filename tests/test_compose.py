@@ -16,7 +16,7 @@ import yaml
 from fraudlake import settings as cfg
 from fraudlake.envfile import ensure_env_file
 from fraudlake.stack.artifacts import MINIO_MODULE, POM
-from fraudlake.stack.connect import connector_file
+from fraudlake.stack.connect import WORKER_CONFIG, KafkaConnect, connector_file
 from tests.conftest import REPO_ROOT
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
@@ -98,11 +98,28 @@ def test_published_ports_default_to_the_settings_defaults(compose):
         assert f"${{{variable}:-{default}}}" in published, variable
 
 
-def test_connect_gets_every_variable_the_connector_file_refers_to(compose):
-    referenced = set(re.findall(r"\$\{env:(\w+)\}", connector_file("postgres-transactions").read_text()))
-    environment = compose["services"]["connect"]["environment"]
-    assert referenced and referenced <= set(environment)
-    assert environment["CONNECT_CONFIG_PROVIDERS_ENV_CLASS"].endswith("EnvVarConfigProvider")
+def _env_references(path) -> set[str]:
+    return set(re.findall(r"\$\{env:(\w+)\}", path.read_text()))
+
+
+def test_both_connect_workers_get_every_variable_their_files_refer_to(compose):
+    referenced = _env_references(connector_file("postgres-transactions")) | _env_references(WORKER_CONFIG)
+    assert {"KAFKA_BOOTSTRAP_SERVERS", "POSTGRES_HOST", "KAFKA_TOPIC_PREFIX"} <= referenced
+    assert referenced <= set(compose["services"]["connect"]["environment"])
+    local = KafkaConnect(cfg.get_path_settings(), cfg.get_connect_settings(), cfg.get_kafka_settings(),
+                         cfg.get_postgres_settings())
+    assert referenced <= set(local.worker_env())
+    assert "config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider" in (
+        WORKER_CONFIG.read_text().splitlines())
+
+
+def test_compose_connect_is_the_brokers_kafka_with_the_poms_plugin_and_the_packaged_config(compose):
+    services = compose["services"]
+    assert services["kafka"]["image"] == f"apache/kafka:{_pom_version('kafka.version')}"
+    dockerfile = (REPO_ROOT / services["connect"]["build"]["dockerfile"]).read_text()
+    assert re.findall(r"^FROM (\S+)", dockerfile, re.M)[-1] == services["kafka"]["image"]
+    assert "-f /jvm/pom.xml -P debezium dependency:unpack-dependencies" in dockerfile
+    assert "COPY src/fraudlake/resources/kafka/connect-distributed.properties" in dockerfile
 
 
 def test_every_service_the_project_builds_has_its_dockerfile(compose):
@@ -123,7 +140,7 @@ def test_postgres_runs_with_logical_decoding_and_the_project_sql(compose):
 def test_spark_and_kafka_run_the_versions_the_pom_pins(compose):
     assert _pyproject_pin("pyspark") == _pom_version("spark.version")
     assert _pyproject_pin("delta-spark") == _pom_version("delta.version")
-    images = {"apache/kafka": _pom_version("kafka.version"), "quay.io/debezium/connect": _pom_version("debezium.version")}
+    images = {"apache/kafka": _pom_version("kafka.version")}
     for name, service in compose["services"].items():
         repository, _, tag = service.get("image", "").partition(":")
         if repository in images:

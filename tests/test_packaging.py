@@ -72,6 +72,7 @@ def test_the_wheel_ships_every_file_the_package_reads(installed):
     for relative in ("resources/debezium/postgres/00-cluster.sql", "resources/debezium/postgres/10-fraudlake.sql",
                      "resources/debezium/postgres/docker-init.sh",
                      "resources/debezium/connectors/postgres-transactions.json",
+                     "resources/kafka/connect-distributed.properties",
                      "resources/jvm/pom.xml", "resources/jvm/settings.xml",
                      "model/default/model.json", "model/default/metadata.json", "dashboard/app.py"):
         assert (shipped / relative).is_file(), relative

@@ -78,6 +78,19 @@ def test_the_wheel_ships_every_file_the_package_reads(installed):
         assert (shipped / relative).is_file(), relative
 
 
+def test_env_init_makes_a_settings_file_outside_the_checkout(installed):
+    """`fraudlake env init` (what a user runs before `docker compose up`) needs no .env.example."""
+    fresh = installed["cwd"] / "fresh"
+    fresh.mkdir()
+    env = {key: value for key, value in installed["env"].items() if key != "FRAUDLAKE_ENV_FILE"}
+    result = subprocess.run([str(installed["bin"] / "fraudlake"), "env", "init"], cwd=fresh, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    values = dict(line.split("=", 1) for line in (fresh / ".env").read_text().splitlines()
+                  if "=" in line and not line.startswith("#"))
+    assert len(values["POSTGRES_PASSWORD"]) >= 16 and values["KAFKA_TOPIC_PREFIX"] == "postgres"
+
+
 def test_the_database_init_runs_from_the_installed_package(installed):
     """What compose's postgres runs (the packaged docker-init.sh), then `make up`'s own
     (`fraudlake up --only postgres` applies the packaged SQL to the running cluster)."""

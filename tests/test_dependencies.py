@@ -182,3 +182,16 @@ def test_every_declared_distribution_is_imported_somewhere():
     declared = set().union(*(_declared(role) for role in PROJECT["optional-dependencies"]))
     unused = declared - provided - NOT_IMPORTED
     assert not unused, f"declared in pyproject.toml but imported nowhere: {sorted(unused)}"
+
+
+# Declared for a dependency's sake rather than imported by the role's own code.
+FOR_A_DEPENDENCY = {("spark", "pandas")}  # pyspark 4.0's pandas API and testing need pandas 2
+
+
+@pytest.mark.parametrize("role", [role for role in ROLES if role != "core"])
+def test_each_extra_declares_only_what_its_role_imports(role):
+    imported = {canonicalize_name(dist) for name in _third_party(ROLES[role], CORE)
+                for dist in _distributions().get(name, [])}
+    own = {canonicalize_name(Requirement(spec).name) for spec in PROJECT["optional-dependencies"][role]} - {"fraudlake"}
+    unused = {dist for dist in own - imported if (role, dist) not in FOR_A_DEPENDENCY}
+    assert not unused, f"the {role} extra declares {sorted(unused)}, which its code does not import"

@@ -1,7 +1,8 @@
 """The files fraudlake reads at run time, shipped inside the package.
 
-The rule, for every file the code opens while it runs (SQL, connector JSON, the Maven
-pom, the default model, the producer's vocabulary, the dashboard's Streamlit script):
+The rule, for every file the code opens while it runs (SQL, the connector JSON and the
+Connect worker's configuration, the Maven pom, the default model, the dashboard's
+Streamlit script; any data file added later):
 it lives under `src/fraudlake/`, ships as package data (`[tool.setuptools.package-data]`
 in pyproject.toml) and is found through `importlib.resources` (`packaged_file` below),
 never through a path relative to the checkout. A plain `pip install` of the wheel (what
@@ -11,8 +12,9 @@ bench/) are read by people, images and tests, never by the package.
 
 Here, in the layout of debezium-examples: `debezium/postgres/` holds one SQL file per
 database, in the order they apply (`NN-<database>.sql`, plus the postgres image's init
-hook), `debezium/connectors/` one JSON file per Kafka Connect connector; `jvm/` holds the
-pom that pins every JVM artifact and the Maven settings `fraudlake fetch` uses.
+hook), `debezium/connectors/` one JSON file per Kafka Connect connector; `kafka/` the
+Connect worker's configuration; `jvm/` the pom that pins every JVM artifact and the
+Maven settings `fraudlake fetch` uses.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ digest=$(sha256sum pyproject.toml | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
   echo "bootstrap: installing Python packages into $VENV"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e ".[dev,dashboard]"
+  "$VENV/bin/pip" install -q -e ".[dev]"
   echo "$digest" > "$stamp"
 fi
 

@@ -3,6 +3,7 @@ the settings, the connector file and the SQL the local stack uses."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -14,8 +15,9 @@ import yaml
 
 from fraudlake import settings as cfg
 from fraudlake.envfile import ensure_env_file
-from fraudlake.stack.artifacts import REPO_ROOT
-from fraudlake.stack.connect import connector_file
+from fraudlake.stack.artifacts import MINIO_MODULE, POM
+from fraudlake.stack.connect import WORKER_CONFIG, KafkaConnect, connector_file
+from tests.conftest import REPO_ROOT
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 SPARK_DOCKERFILE = REPO_ROOT / "services" / "spark" / "Dockerfile"
@@ -40,11 +42,11 @@ def compose() -> dict:
 
 def _pom_version(name: str) -> str:
     namespace = {"m": "http://maven.apache.org/POM/4.0.0"}
-    return ET.parse(REPO_ROOT / "jvm" / "pom.xml").getroot().find(f"m:properties/m:{name}", namespace).text
+    return ET.parse(POM).getroot().find(f"m:properties/m:{name}", namespace).text
 
 
 def _pyproject_pin(package: str) -> str:
-    dependencies = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    dependencies = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["spark"]
     (pin,) = [dep.split("==")[1] for dep in dependencies if dep.startswith(f"{package}==")]
     return pin
 
@@ -63,7 +65,7 @@ def test_docker_compose_config_accepts_the_file(tmp_path):
     # the `.env` a user would have made, since a fresh checkout has none.
     ensure_env_file(tmp_path / ".env", REPO_ROOT / ".env.example")
     shutil.copy(COMPOSE, tmp_path / "docker-compose.yml")
-    for folder in ("debezium", "services", "data"):
+    for folder in ("src", "services", "data"):
         (tmp_path / folder).symlink_to(REPO_ROOT / folder)
     binary = shutil.which("docker-compose")
     assert binary, "docker-compose missing: scripts/bootstrap.sh installs it"
@@ -96,11 +98,28 @@ def test_published_ports_default_to_the_settings_defaults(compose):
         assert f"${{{variable}:-{default}}}" in published, variable
 
 
-def test_connect_gets_every_variable_the_connector_file_refers_to(compose):
-    referenced = set(re.findall(r"\$\{env:(\w+)\}", connector_file("postgres-transactions").read_text()))
-    environment = compose["services"]["connect"]["environment"]
-    assert referenced and referenced <= set(environment)
-    assert environment["CONNECT_CONFIG_PROVIDERS_ENV_CLASS"].endswith("EnvVarConfigProvider")
+def _env_references(path) -> set[str]:
+    return set(re.findall(r"\$\{env:(\w+)\}", path.read_text()))
+
+
+def test_both_connect_workers_get_every_variable_their_files_refer_to(compose):
+    referenced = _env_references(connector_file("postgres-transactions")) | _env_references(WORKER_CONFIG)
+    assert {"KAFKA_BOOTSTRAP_SERVERS", "POSTGRES_HOST", "KAFKA_TOPIC_PREFIX"} <= referenced
+    assert referenced <= set(compose["services"]["connect"]["environment"])
+    local = KafkaConnect(cfg.get_path_settings(), cfg.get_connect_settings(), cfg.get_kafka_settings(),
+                         cfg.get_postgres_settings())
+    assert referenced <= set(local.worker_env())
+    assert "config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider" in (
+        WORKER_CONFIG.read_text().splitlines())
+
+
+def test_compose_connect_is_the_brokers_kafka_with_the_poms_plugin_and_the_packaged_config(compose):
+    services = compose["services"]
+    assert services["kafka"]["image"] == f"apache/kafka:{_pom_version('kafka.version')}"
+    dockerfile = (REPO_ROOT / services["connect"]["build"]["dockerfile"]).read_text()
+    assert re.findall(r"^FROM (\S+)", dockerfile, re.M)[-1] == services["kafka"]["image"]
+    assert "-f /jvm/pom.xml -P debezium dependency:unpack-dependencies" in dockerfile
+    assert "COPY src/fraudlake/resources/kafka/connect-distributed.properties" in dockerfile
 
 
 def test_every_service_the_project_builds_has_its_dockerfile(compose):
@@ -113,13 +132,15 @@ def test_postgres_runs_with_logical_decoding_and_the_project_sql(compose):
     postgres = compose["services"]["postgres"]
     assert "wal_level=logical" in postgres["command"]
     mounted = " ".join(postgres["volumes"])
-    assert "./debezium/postgres:/fraudlake-sql" in mounted and "docker-entrypoint-initdb.d" in mounted
+    # The SQL the package ships (what `make up` applies), mounted from the checkout.
+    assert "./src/fraudlake/resources/debezium/postgres:/fraudlake-sql" in mounted
+    assert "docker-entrypoint-initdb.d" in mounted
 
 
 def test_spark_and_kafka_run_the_versions_the_pom_pins(compose):
     assert _pyproject_pin("pyspark") == _pom_version("spark.version")
     assert _pyproject_pin("delta-spark") == _pom_version("delta.version")
-    images = {"apache/kafka": _pom_version("kafka.version"), "quay.io/debezium/connect": _pom_version("debezium.version")}
+    images = {"apache/kafka": _pom_version("kafka.version")}
     for name, service in compose["services"].items():
         repository, _, tag = service.get("image", "").partition(":")
         if repository in images:
@@ -128,8 +149,8 @@ def test_spark_and_kafka_run_the_versions_the_pom_pins(compose):
 
 def test_the_spark_image_takes_pyspark_from_the_project_and_the_jars_from_the_pom():
     dockerfile = SPARK_DOCKERFILE.read_text()
-    # pyspark comes with `pip install .` (pinned in pyproject.toml), never pinned twice.
-    assert "pip install ." in dockerfile and not re.search(r"pyspark\s*[=<>~]", dockerfile)
+    # pyspark comes with the spark extra (pinned in pyproject.toml), never pinned twice.
+    assert 'pip install ".[spark]"' in dockerfile and not re.search(r"pyspark\s*[=<>~]", dockerfile)
     assert "fraudlake fetch --only spark" in dockerfile
     assert re.search(r"^FROM python:3\.11-slim-bookworm$", dockerfile, re.M)
 
@@ -207,7 +228,7 @@ def test_the_dashboard_reads_the_database_api_and_files_of_the_compose_stack(com
     assert f"http://127.0.0.1:{port}/_stcore/health" in " ".join(dashboard["healthcheck"]["test"])
     assert f"./data:{environment['DASHBOARD_CSV_DIR']}:ro" in dashboard["volumes"]
     dockerfile = (REPO_ROOT / dashboard["build"]["dockerfile"]).read_text()
-    assert 'pip install ".[dashboard]"' in dockerfile and "COPY services/dashboard/app.py" in dockerfile
+    assert 'pip install ".[dashboard]"' in dockerfile and 'CMD ["fraudlake", "dashboard"]' in dockerfile
 
 
 def test_every_long_running_service_is_restarted_when_it_crashes(compose):
@@ -218,3 +239,57 @@ def test_every_long_running_service_is_restarted_when_it_crashes(compose):
     long_running = {name for name, service in services.items() if service["restart"] == "unless-stopped"}
     assert {"postgres", "kafka", "connect", "minio", "prediction-api", "spark-master", "spark-worker",
             "lakehouse-job", "prediction-job", "dashboard"} <= long_running
+
+
+def _dockerfiles(compose: dict) -> dict[str, str]:
+    return {service["build"]["dockerfile"]: (REPO_ROOT / service["build"]["dockerfile"]).read_text()
+            for service in compose["services"].values() if "build" in service}
+
+
+def test_every_image_is_pinned_to_a_version(compose):
+    for name, service in compose["services"].items():
+        if "image" in service:
+            # A release, not a moving tag such as `latest` or a bare major like `postgres:15`.
+            assert re.search(r":\d+\.\d+", service["image"]), f"{name} runs {service['image']}"
+    for path, dockerfile in _dockerfiles(compose).items():
+        for base in re.findall(r"^FROM (\S+)", dockerfile, re.M):
+            repository, _, tag = base.partition(":")
+            assert tag and tag != "latest", f"{path}: FROM {base}"
+
+
+def test_postgres_runs_the_major_version_the_local_stack_installs(compose):
+    (local_major,) = set(re.findall(r"postgresql-(\d+)", (REPO_ROOT / "scripts" / "bootstrap.sh").read_text()))
+    assert compose["services"]["postgres"]["image"].startswith(f"postgres:{local_major}.")
+
+
+def test_minio_is_built_from_the_module_the_local_stack_builds(compose):
+    """MinIO publishes no community images any more; compose builds the local stack's pin."""
+    services = compose["services"]
+    dockerfile = services["minio"]["build"]["dockerfile"]
+    assert services["minio-init"]["build"]["dockerfile"] == dockerfile
+    assert f"ARG MINIO_MODULE={MINIO_MODULE}\n" in (REPO_ROOT / dockerfile).read_text()
+
+
+def test_each_image_installs_only_its_own_extra(compose):
+    roles = {"services/prediction-api/Dockerfile": "api", "services/data-producer/Dockerfile": "producer",
+             "services/spark/Dockerfile": "spark", "services/dashboard/Dockerfile": "dashboard"}
+    for path, dockerfile in _dockerfiles(compose).items():
+        installs = re.findall(r"pip install (\S+)", dockerfile)
+        if path in roles:
+            assert installs == [f'".[{roles[path]}]"'], path
+        else:
+            assert not installs, path
+
+
+def test_the_topic_is_named_once_by_its_prefix(compose):
+    """KAFKA_TOPIC_PREFIX is the one statement: the connector takes it through ${env:…},
+    compose creates the topic and hands Connect the prefix with the settings' default."""
+    from fraudlake.schema import CDC_TABLE
+
+    config = json.loads(connector_file("postgres-transactions").read_text())["config"]
+    assert config["topic.prefix"] == "${env:KAFKA_TOPIC_PREFIX}"
+    assert config["table.include.list"] == CDC_TABLE
+    default = cfg.KafkaSettings.model_fields["kafka_topic_prefix"].default
+    services = compose["services"]
+    assert services["connect"]["environment"]["KAFKA_TOPIC_PREFIX"] == f"${{KAFKA_TOPIC_PREFIX:-{default}}}"
+    assert _option(services["kafka-init"]["command"], "--topic") == f"${{KAFKA_TOPIC_PREFIX:-{default}}}.{CDC_TABLE}"

@@ -7,7 +7,7 @@ from fraudlake import settings as cfg
 from fraudlake.envfile import ensure_env_file, render_example, secret_names
 from fraudlake.errors import FraudlakeError
 
-from fraudlake.stack.artifacts import REPO_ROOT
+from tests.conftest import REPO_ROOT
 
 
 def test_env_example_is_rendered_from_the_settings_classes():

@@ -1,6 +1,6 @@
 """Decoding Debezium change events for `transactions` — the one place that knows the wire.
 
-The connector (debezium/connectors/postgres-transactions.json) sends JSON without
+The connector (resources/debezium/connectors/postgres-transactions.json) sends JSON without
 the schema envelope, with Debezium's default `time.precision.mode=adaptive` and
 `decimal.handling.mode=string`, so on the wire:
 

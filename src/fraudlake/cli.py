@@ -32,6 +32,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "lakehouse": "fraudlake.lakehouse.cli:lakehouse",
     "prediction": "fraudlake.prediction.cli:prediction",
     "streaming": "fraudlake.streaming.cli:streaming",
+    "dashboard": "fraudlake.dashboard.cli:dashboard_command",
 }
 
 
@@ -58,10 +59,8 @@ class LazyGroup(click.Group):
 
 def _prepare_env() -> None:
     """Make `.env` (with generated secrets) on first use, then read settings afresh."""
-    from fraudlake.stack.artifacts import REPO_ROOT
-
     env_path = Path(cfg.env_file_path())
-    if ensure_env_file(env_path, REPO_ROOT / ".env.example"):
+    if ensure_env_file(env_path):
         console.print(f"created {env_path} with generated passwords (edit it to change any setting)")
     cfg.reset_settings()
 
@@ -182,7 +181,7 @@ def connector() -> None:
 
 @connector.command("register")
 def connector_register() -> None:
-    """Create or update the connector from debezium/connectors/ and wait until it runs."""
+    """Create or update the connector from resources/debezium/connectors/ and wait until it runs."""
     from fraudlake.stack.connect import ConnectClient, register_connector
 
     settings = cfg.get_connect_settings()

@@ -66,14 +66,20 @@ def secret_names(classes: tuple[type[BaseSettings], ...] | None = None) -> set[s
     return {name.upper() for cls in classes for name, field in cls.model_fields.items() if _is_secret(field)}
 
 
-def ensure_env_file(env_path: Path, example_path: Path) -> bool:
+def ensure_env_file(env_path: Path, example_path: Path | None = None) -> bool:
     """Create `env_path` from the example with generated secrets; True if it was created.
+
+    Without `example_path` the example is rendered from the settings (what the committed
+    .env.example holds, tested), so an installed fraudlake needs no checkout for it.
 
     An existing file is kept, but a secret missing from it (a setting added since) is
     appended, so upgrading a checkout never leaves a required secret unset.
     """
     created = not env_path.exists()
-    lines = env_path.read_text().splitlines() if not created else example_path.read_text().splitlines()
+    if not created:
+        lines = env_path.read_text().splitlines()
+    else:
+        lines = (example_path.read_text() if example_path else render_example()).splitlines()
     present = {line.split("=", 1)[0] for line in lines if "=" in line and not line.startswith("#")}
     filled = []
     for line in lines:

@@ -56,6 +56,10 @@ KAGGLE_HEADER: tuple[str, ...] = ("",) + COLUMN_NAMES
 
 PRIMARY_KEY = "trans_num"
 
+# The table as Debezium names it (the connector's table.include.list); its topic is
+# `<KAFKA_TOPIC_PREFIX>.<CDC_TABLE>`.
+CDC_TABLE = "public.transactions"
+
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 DATE_FORMAT = "%Y-%m-%d"
 

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fraudlake.errors import SettingsError
 from fraudlake.risk import RiskLevel
+from fraudlake.schema import CDC_TABLE
 
 
 def env_file_path() -> str:
@@ -110,8 +111,14 @@ class KafkaSettings(_Base):
     kafka_port: int = Field(9092, description="Port the local broker listens on (`make up`).")
     kafka_controller_port: int = Field(9093, description="Port of the local broker's KRaft controller listener.")
     kafka_heap: str = Field("512m", description="Heap of the local broker JVM.")
-    kafka_topic: str = Field("postgres.public.transactions", description="Topic Debezium writes transaction changes to.")
-    kafka_topic_partitions: int = Field(3, description="Partitions of KAFKA_TOPIC (the key is trans_num).")
+    kafka_topic_prefix: str = Field("postgres", description="Debezium's topic.prefix: transaction changes go to the topic `<prefix>.public.transactions`.")
+    kafka_topic_partitions: int = Field(3, description="Partitions of the transactions topic (the key is trans_num).")
+
+    @property
+    def kafka_topic(self) -> str:
+        """The topic Debezium writes transaction changes to: it names it so itself, from the
+        prefix (the connector gets it as ${env:KAFKA_TOPIC_PREFIX}) and the table."""
+        return f"{self.kafka_topic_prefix}.{CDC_TABLE}"
 
 
 class ConnectSettings(_Base):
@@ -120,7 +127,7 @@ class ConnectSettings(_Base):
     connect_url: str = Field("http://127.0.0.1:8083", description="Kafka Connect REST URL.")
     connect_port: int = Field(8083, description="Port the local Kafka Connect worker listens on (`make up`).")
     connect_heap: str = Field("512m", description="Heap of the local Kafka Connect JVM.")
-    connector_name: str = Field("postgres-transactions", description="Name of the Debezium connector (file `debezium/connectors/<name>.json`).")
+    connector_name: str = Field("postgres-transactions", description="Name of the Debezium connector (file `fraudlake/resources/debezium/connectors/<name>.json`).")
     debezium_heartbeat_ms: int = Field(10000, description="Debezium heartbeat interval; keeps the replication slot advancing when the table is idle.")
 
 
@@ -257,7 +264,7 @@ class ProducerSettings(_Base):
 
 
 class DashboardSettings(_Base):
-    """The Streamlit dashboard (services/dashboard): fraud, alerts, pipeline health and producer controls."""
+    """The Streamlit dashboard (fraudlake.dashboard): fraud, alerts, pipeline health and producer controls."""
 
     dashboard_host: str = Field("127.0.0.1", description="Address the dashboard listens on.")
     dashboard_port: int = Field(8501, description="Port the dashboard listens on (http://127.0.0.1:8501).")

@@ -164,7 +164,7 @@ def test_optimize_and_gold_run_with_the_job_stopped_and_keep_every_row(lakehouse
         lakehouse.start()
 
 
-@pytest.mark.parametrize(("setting", "value"), [("KAFKA_TOPIC", "no.such.topic"),
+@pytest.mark.parametrize(("setting", "value"), [("KAFKA_TOPIC_PREFIX", "no.such"),
                                                  ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")])
 def test_a_missing_topic_or_kafka_is_a_clear_error_naming_the_setting(full_stack, setting, value):
     result = subprocess.run([str(FRAUDLAKE), "lakehouse", "run"], cwd=REPO_ROOT, capture_output=True, text=True,

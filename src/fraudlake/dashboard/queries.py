@@ -3,7 +3,7 @@
 Every query is bounded, so a refresh costs about the same with a million
 predictions as with a thousand: time filters use the indexes on
 `transactions.created_at`, `fraud_predictions.predicted_at` (all rows, and predicted
-frauds alone) and `fraud_alerts.created_at` (debezium/postgres/10-fraudlake.sql),
+frauds alone) and `fraud_alerts.created_at` (resources/debezium/postgres/10-fraudlake.sql),
 and what would otherwise read every prediction (amounts, latencies) reads the
 latest `sample_rows`. The card number never leaves the database unmasked.
 """

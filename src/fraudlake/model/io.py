@@ -20,6 +20,7 @@ import xgboost as xgb
 
 from fraudlake.errors import FraudlakeError
 from fraudlake.features import FEATURE_NAMES, FEATURES, Columns, compute_features, feature_matrix
+from fraudlake.resources import packaged_file
 from fraudlake.risk import RiskBands, RiskBandsError
 from fraudlake.settings import get_model_settings
 
@@ -32,7 +33,7 @@ _PARALLEL_THREADS = os.cpu_count() or 1
 
 MODEL_FILE = "model.json"
 METADATA_FILE = "metadata.json"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
+DEFAULT_MODEL_DIR = packaged_file("fraudlake.model", "default")  # package data (fraudlake.resources)
 
 
 class ModelLoadError(FraudlakeError, RuntimeError):

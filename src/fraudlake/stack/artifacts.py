@@ -1,6 +1,7 @@
 """The binaries and jars the local stack runs, fetched from package registries.
 
-JVM artifacts come from Maven Central through `jvm/pom.xml` (one profile per
+JVM artifacts come from Maven Central through the pom (`fraudlake/resources/jvm/pom.xml`,
+shipped with the package, so an installed fraudlake fetches too; one profile per
 classpath), MinIO from the Go module proxy through `go install`. Both land in the
 cache directory (FRAUDLAKE_CACHE_DIR), outside the checkout, so every clone on the
 machine shares one download. A stamp file holding the pom's hash says whether a
@@ -15,12 +16,12 @@ import shutil
 from collections.abc import Callable, Collection
 from pathlib import Path
 
+from fraudlake.resources import resource
 from fraudlake.settings import PathSettings
 from fraudlake.stack.process import StackError, run
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-POM = REPO_ROOT / "jvm" / "pom.xml"
-MAVEN_SETTINGS = REPO_ROOT / "jvm" / "settings.xml"
+POM = resource("jvm", "pom.xml")
+MAVEN_SETTINGS = resource("jvm", "settings.xml")
 
 # The community edition is published as source only; this pseudo-version is the
 # newest commit on the Go module proxy when it was pinned.

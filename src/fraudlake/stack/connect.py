@@ -1,8 +1,9 @@
 """Kafka Connect in distributed mode with the Debezium PostgreSQL plugin.
 
-The connector's configuration is `debezium/connectors/<name>.json`; its secrets and
-hosts are `${env:…}` references that the worker resolves from its environment
-(EnvVarConfigProvider), so the same file serves docker compose and the local stack.
+The worker's configuration is `fraudlake/resources/kafka/connect-distributed.properties`,
+the connector's `fraudlake/resources/debezium/connectors/<name>.json`; their addresses,
+secrets and the topic prefix are `${env:…}` references that the worker resolves from its
+environment (EnvVarConfigProvider), so the same files serve docker compose and the local stack.
 Registration is idempotent: PUT the config, then wait for connector and task to run.
 """
 
@@ -15,12 +16,14 @@ from pathlib import Path
 import httpx
 
 from fraudlake.settings import ConnectSettings, KafkaSettings, PathSettings, PostgresSettings
-from fraudlake.stack.artifacts import REPO_ROOT, plugin_dir
+from fraudlake.resources import resource
+from fraudlake.stack.artifacts import plugin_dir
 from fraudlake.stack.kafka import LOG4J2_CONFIG, java_command
 from fraudlake.stack.process import DaemonComponent, StackError
 from fraudlake.stack.rundir import make_dir
 
-CONNECTORS_DIR = REPO_ROOT / "debezium" / "connectors"
+# The worker's configuration, shared with compose's Connect image.
+WORKER_CONFIG = resource("kafka", "connect-distributed.properties")
 # What the worker logs for each change event it skips under `errors.tolerance=all`
 # (the connector JSON's choice: a record its converter cannot write must not stop the
 # pipeline), so `fraudlake status` counts them. An event too large for Kafka cannot
@@ -30,10 +33,10 @@ SKIPPED_EVENT_LOG_LINE = "Error encountered in task"
 
 
 def connector_file(name: str) -> Path:
-    return CONNECTORS_DIR / f"{name}.json"
+    return resource("debezium", "connectors", f"{name}.json")
 
 
-def connector_env(postgres: PostgresSettings, connect: ConnectSettings) -> dict[str, str]:
+def connector_env(postgres: PostgresSettings, connect: ConnectSettings, kafka: KafkaSettings) -> dict[str, str]:
     """The variables the connector JSON refers to, as the worker must see them."""
     return {
         "POSTGRES_HOST": postgres.postgres_host,
@@ -44,6 +47,7 @@ def connector_env(postgres: PostgresSettings, connect: ConnectSettings) -> dict[
         "POSTGRES_PUBLICATION": postgres.postgres_publication,
         "POSTGRES_SLOT": postgres.postgres_slot,
         "DEBEZIUM_HEARTBEAT_MS": str(connect.debezium_heartbeat_ms),
+        "KAFKA_TOPIC_PREFIX": kafka.kafka_topic_prefix,
     }
 
 
@@ -87,7 +91,7 @@ class ConnectClient:
 
 
 def register_connector(client: ConnectClient, name: str) -> dict:
-    """PUT `debezium/connectors/<name>.json` and wait for it to run; returns its status."""
+    """PUT `resources/debezium/connectors/<name>.json` and wait for it to run; returns its status."""
     spec = json.loads(connector_file(name).read_text())
     return client.register(name, spec["config"])
 
@@ -108,39 +112,22 @@ class KafkaConnect(DaemonComponent):
         return [("CONNECT_PORT", self.settings.connect_port)]
 
     def _write_config(self) -> Path:
+        """WORKER_CONFIG with this machine's plugin directory, and the log configuration."""
         make_dir(self.home)
         config = self.home / "connect-distributed.properties"
-        config.write_text("\n".join([
-            f"bootstrap.servers={self.kafka.kafka_bootstrap_servers}",
-            "group.id=fraudlake-connect",
-            f"listeners=http://127.0.0.1:{self.settings.connect_port}",
-            "key.converter=org.apache.kafka.connect.json.JsonConverter",
-            "value.converter=org.apache.kafka.connect.json.JsonConverter",
-            # Connect's own bookkeeping topics; one broker, so one replica each.
-            "config.storage.topic=_fraudlake_connect_configs",
-            "offset.storage.topic=_fraudlake_connect_offsets",
-            "status.storage.topic=_fraudlake_connect_status",
-            "config.storage.replication.factor=1",
-            "offset.storage.replication.factor=1",
-            "status.storage.replication.factor=1",
-            # Source offsets (the LSN Debezium has reached) flushed often, so a crash
-            # replays seconds of changes, not minutes.
-            "offset.flush.interval.ms=2000",
-            # Exactly-once source delivery (KIP-618): Debezium's records and the offsets
-            # (LSN) they reach are committed in one Kafka transaction, so a worker killed
-            # mid-stream does not send the changes after its last offset flush again
-            # (measured without it: 2,229 of 10,000 events twice after a kill -9).
-            # Consumers read with isolation.level=read_committed.
-            "exactly.once.source.support=enabled",
-            f"plugin.path={plugin_dir(self.paths)}",
-            "config.providers=env",
-            "config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider",
-            "",
-        ]))
+        config.write_text(f"{WORKER_CONFIG.read_text()}plugin.path={plugin_dir(self.paths)}\n")
         log4j = self.home / "log4j2.properties"
         log4j.write_text(LOG4J2_CONFIG.format(log=self.daemon.log_file)
                          + "logger.debezium.name = io.debezium\nlogger.debezium.level = INFO\n")
         return config
+
+    def worker_env(self) -> dict[str, str]:
+        """What WORKER_CONFIG and the connector JSON read from the environment."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.kafka_bootstrap_servers,
+            "CONNECT_LISTENERS": f"http://127.0.0.1:{self.settings.connect_port}",
+            **connector_env(self.postgres, self.settings, self.kafka),
+        }
 
     def healthy(self) -> bool:
         return self.client.alive()
@@ -152,7 +139,7 @@ class KafkaConnect(DaemonComponent):
             self.daemon.spawn(
                 java_command(self.paths, self.settings.connect_heap, self.home / "log4j2.properties",
                              "org.apache.kafka.connect.cli.ConnectDistributed", str(config)),
-                env=connector_env(self.postgres, self.settings),
+                env=self.worker_env(),
             )
         self.wait_healthy(timeout=120)
         register_connector(self.client, self.settings.connector_name)

@@ -1,16 +1,12 @@
-"""The dashboard as a stack process: `streamlit run services/dashboard/app.py`."""
+"""The dashboard as a stack process: `fraudlake dashboard`'s command line, in the background."""
 
 from __future__ import annotations
 
-import sys
-
 import httpx
 
+from fraudlake.dashboard.cli import streamlit_argv
 from fraudlake.settings import DashboardSettings, PathSettings
-from fraudlake.stack.artifacts import REPO_ROOT
 from fraudlake.stack.process import DaemonComponent
-
-APP = REPO_ROOT / "services" / "dashboard" / "app.py"
 
 
 class Dashboard(DaemonComponent):
@@ -36,11 +32,7 @@ class Dashboard(DaemonComponent):
     def start(self) -> None:
         if self.pid() is None:
             self.claim_ports()
-            self.daemon.spawn([sys.executable, "-m", "streamlit", "run", str(APP),
-                               "--server.address", self.settings.dashboard_host,
-                               "--server.port", str(self.settings.dashboard_port),
-                               "--server.headless", "true", "--server.fileWatcherType", "none",
-                               "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"])
+            self.daemon.spawn(streamlit_argv(self.settings))
         self.wait_healthy(timeout=60)
 
     def stop(self) -> None:

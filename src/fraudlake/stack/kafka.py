@@ -146,7 +146,7 @@ def topic_end_offsets(settings: KafkaSettings, timeout: float = 10) -> dict[int,
         topic = metadata.topics.get(settings.kafka_topic)
         if topic is None or topic.error is not None or not topic.partitions:
             raise TopicUnavailable(
-                f"topic {settings.kafka_topic!r} (KAFKA_TOPIC) does not exist on {settings.kafka_bootstrap_servers}; "
+                f"topic {settings.kafka_topic!r} (KAFKA_TOPIC_PREFIX) does not exist on {settings.kafka_bootstrap_servers}; "
                 "is the Debezium connector registered (`fraudlake connector register`)?")
         return {p: consumer.get_watermark_offsets(TopicPartition(settings.kafka_topic, p), timeout=timeout)[1]
                 for p in sorted(topic.partitions)}

@@ -1,7 +1,7 @@
 """A private PostgreSQL cluster under the run directory, ready for Debezium.
 
 The cluster is initialised once (`initdb`), configured for logical decoding and
-started with `pg_ctl`; the SQL in `debezium/postgres/` is applied on every start
+started with `pg_ctl`; the SQL in `fraudlake/resources/debezium/postgres/` is applied on every start
 (it is idempotent), so a checkout that gains a table gets it on the next `make up`.
 PostgreSQL refuses to run as root, so as root the server runs as the `postgres`
 OS user that the Debian package creates.
@@ -17,12 +17,13 @@ from pathlib import Path
 
 import psycopg
 
+from fraudlake.resources import resource
 from fraudlake.settings import PathSettings, PostgresSettings, get_path_settings
-from fraudlake.stack.artifacts import INSTALL_HINTS, REPO_ROOT
+from fraudlake.stack.artifacts import INSTALL_HINTS
 from fraudlake.stack.process import StackError, ensure_port_free, pid_alive, run, wait_until
 from fraudlake.stack.rundir import make_dir
 
-SQL_DIR = REPO_ROOT / "debezium" / "postgres"
+SQL_DIR = resource("debezium", "postgres")
 SUPERUSER = "postgres"
 # Enough WAL for a connector stopped over a weekend; beyond it the slot is invalidated
 # rather than filling the disk (then restart the connector with a fresh snapshot).

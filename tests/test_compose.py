@@ -218,3 +218,13 @@ def test_every_long_running_service_is_restarted_when_it_crashes(compose):
     long_running = {name for name, service in services.items() if service["restart"] == "unless-stopped"}
     assert {"postgres", "kafka", "connect", "minio", "prediction-api", "spark-master", "spark-worker",
             "lakehouse-job", "prediction-job", "dashboard"} <= long_running
+
+
+def test_airflow_runs_under_its_profile_and_shares_the_model_registry_with_the_api(compose):
+    airflow, api = compose["services"]["airflow"], compose["services"]["prediction-api"]
+    assert airflow["profiles"] == ["airflow"]
+    assert airflow["ports"] == [f"${{AIRFLOW_PORT:-{cfg.AirflowSettings.model_fields['airflow_port'].default}}}:8080"]
+    registry = airflow["environment"]["MODEL_REGISTRY_DIR"]
+    assert api["environment"]["MODEL_REGISTRY_DIR"] == registry
+    assert f"models:{registry}" in airflow["volumes"] and f"models:{registry}:ro" in api["volumes"]
+    assert "airflow/requirements.txt" in (REPO_ROOT / airflow["build"]["dockerfile"]).read_text()

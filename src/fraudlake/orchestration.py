@@ -33,6 +33,9 @@ def airflow_environment() -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__WEBSERVER__WEB_SERVER_HOST": "127.0.0.1",
         "AIRFLOW__WEBSERVER__WEB_SERVER_PORT": str(airflow.airflow_port),
+        # The REST API takes the admin login from .env too (e.g. curl -u), not only the UI session.
+        "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
+        "AIRFLOW__WEBSERVER__WORKERS": "2",  # gunicorn's default of 4 is a lot on a small machine
         # The tasks' fraudlake: the project's virtualenv, this checkout, these settings.
         "FRAUDLAKE_HOME": str(REPO_ROOT),
         "FRAUDLAKE_BIN": str(Path(sys.executable).parent / "fraudlake"),

@@ -3,7 +3,7 @@
 VENV ?= .venv
 FRAUDLAKE := $(VENV)/bin/fraudlake
 
-.PHONY: help bootstrap up down status test test-fast faults bench clean-run
+.PHONY: help bootstrap up down status test test-fast faults bench clean-run airflow airflow-down
 
 help:
 	@echo "make up        start PostgreSQL, Kafka, Kafka Connect + Debezium and MinIO locally"
@@ -12,6 +12,7 @@ help:
 	@echo "make test      run every test (starts its own stack on ports +10000)"
 	@echo "make test-fast only the tests that need no running service"
 	@echo "make faults    only the fault-injection suite (kill -9 of each component mid-stream)"
+	@echo "make airflow   Airflow (its own virtualenv) with the fraudlake DAGs on 127.0.0.1:8080; make airflow-down stops it"
 	@echo "make bench     the whole system's figures, on a stack of its own: reports/bench/<date>/summary.md"
 
 bootstrap:
@@ -37,6 +38,12 @@ faults: bootstrap
 
 bench: bootstrap
 	$(VENV)/bin/python bench/run.py
+
+airflow: bootstrap
+	@scripts/airflow.sh start
+
+airflow-down:
+	@scripts/airflow.sh stop
 
 # Forget the local stack's data (PostgreSQL, Kafka, MinIO); artifacts stay cached.
 clean-run: down

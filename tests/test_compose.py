@@ -293,3 +293,13 @@ def test_the_topic_is_named_once_by_its_prefix(compose):
     services = compose["services"]
     assert services["connect"]["environment"]["KAFKA_TOPIC_PREFIX"] == f"${{KAFKA_TOPIC_PREFIX:-{default}}}"
     assert _option(services["kafka-init"]["command"], "--topic") == f"${{KAFKA_TOPIC_PREFIX:-{default}}}.{CDC_TABLE}"
+
+
+def test_airflow_runs_under_its_profile_and_shares_the_model_registry_with_the_api(compose):
+    airflow, api = compose["services"]["airflow"], compose["services"]["prediction-api"]
+    assert airflow["profiles"] == ["airflow"]
+    assert airflow["ports"] == [f"${{AIRFLOW_PORT:-{cfg.AirflowSettings.model_fields['airflow_port'].default}}}:8080"]
+    registry = airflow["environment"]["MODEL_REGISTRY_DIR"]
+    assert api["environment"]["MODEL_REGISTRY_DIR"] == registry
+    assert f"models:{registry}" in airflow["volumes"] and f"models:{registry}:ro" in api["volumes"]
+    assert "airflow/requirements.txt" in (REPO_ROOT / airflow["build"]["dockerfile"]).read_text()

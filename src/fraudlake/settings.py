@@ -223,11 +223,35 @@ class ModelSettings(_Base):
 
     model_dir: Path | None = Field(
         None,
-        description="Directory holding model.json and metadata.json written by `fraudlake train`; empty: the default model shipped in fraudlake (src/fraudlake/model/default).",
+        description="Directory holding model.json and metadata.json written by `fraudlake train`; empty: the model promoted in MODEL_REGISTRY_DIR, else the default model shipped in fraudlake (src/fraudlake/model/default).",
     )
+    model_registry_dir: Path | None = Field(None, description="Where `fraudlake model retrain` keeps every candidate, the `current` pointer to the promoted one and its predecessor (for `fraudlake model rollback`); empty: FRAUDLAKE_RUN_DIR/models.")
+    retrain_delta_uri: str | None = Field(None, description="Delta table `fraudlake model retrain` trains from; empty: silver (s3a://LAKEHOUSE_BUCKET/silver/transactions).")
+    retrain_validation_fraction: float = Field(0.2, gt=0, lt=1, description="Share of the rows, the latest in time, on which the candidate and the serving model are compared (and the candidate's threshold is chosen).")
+    retrain_rounds: int = Field(150, gt=0, description="Boosting rounds of a retrained candidate.")
+    retrain_promotion_margin: float = Field(0.005, description="A candidate is promoted only if its PR-AUC on the latest period beats the serving model's by at least this much.")
 
 
 _API_BYTES_PER_ROW = 2048
+
+
+class QualitySettings(_Base):
+    """The data-quality checks (`fraudlake quality check`, the Airflow DAG `fraudlake_quality`)."""
+
+    quality_lookback_hours: float = Field(24.0, gt=0, description="Transactions committed within this many hours are checked (silver counts, values, predictions).")
+    quality_grace_seconds: float = Field(120.0, ge=0, description="A transaction committed longer ago than this must be in silver and have a prediction.")
+    quality_sample_rows: int = Field(200, ge=0, description="Transactions whose 22 values are compared between PostgreSQL and silver.")
+    quality_max_lag_records: int = Field(50000, ge=0, description="Most Kafka records a streaming job's query may be behind the topic's end.")
+    quality_max_progress_age_seconds: float = Field(180.0, gt=0, description="A streaming job whose progress row is older than this counts as not running.")
+    quality_max_slot_wal_mb: float = Field(2048.0, gt=0, description="Most WAL, in MiB, the Debezium replication slot may hold back (it grows while Debezium is down).")
+
+
+class AirflowSettings(_Base):
+    """Airflow (`make airflow`): scheduler and web server in a virtualenv of their own."""
+
+    airflow_port: int = Field(8080, description="Port of the Airflow web server (http://127.0.0.1:8080).")
+    airflow_admin_user: str = Field("admin", description="Airflow web UI login.")
+    airflow_admin_password: SecretStr = Field(description="Password of AIRFLOW_ADMIN_USER.")
 
 
 class ApiSettings(_Base):
@@ -331,6 +355,16 @@ def get_model_settings() -> ModelSettings:
 
 
 @lru_cache
+def get_quality_settings() -> QualitySettings:
+    return QualitySettings()
+
+
+@lru_cache
+def get_airflow_settings() -> AirflowSettings:
+    return AirflowSettings()
+
+
+@lru_cache
 def get_api_settings() -> ApiSettings:
     return ApiSettings()
 
@@ -360,6 +394,8 @@ ALL_SETTINGS: tuple[type[BaseSettings], ...] = (
     ApiSettings,
     ProducerSettings,
     DashboardSettings,
+    QualitySettings,
+    AirflowSettings,
 )
 
 

@@ -165,3 +165,27 @@ def test_time_zone_is_ignored_and_extra_fields_too(client, sample):
         "trans_date_trans_time": row["trans_date_trans_time"].replace(" ", "T") + "+05:00",
         "merchant": 17, "something_else": [1, 2]}).json()
     assert zoned == plain
+
+
+def test_model_reload_serves_the_new_model_keeps_the_old_on_failure_and_needs_the_token(tmp_path, tiny_model):
+    import shutil
+
+    from fraudlake.model.io import DEFAULT_MODEL_DIR
+
+    served = tmp_path / "served"
+    shutil.copytree(DEFAULT_MODEL_DIR, served)
+    settings = ApiSettings(api_history_lookup=False)
+    with TestClient(create_app(settings, model_dir=served), headers=settings.auth_headers()) as c:
+        default_version = c.get("/model/info").json()["model_version"]
+        assert default_version != tiny_model.version
+        assert c.post("/model/reload", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+        shutil.rmtree(served)
+        shutil.copytree(tiny_model.directory, served)
+        reloaded = c.post("/model/reload")
+        assert reloaded.status_code == 200 and reloaded.json()["model_version"] == tiny_model.version
+        assert c.get("/model/info").json()["model_version"] == tiny_model.version
+
+        (served / "model.json").write_text("not a model")
+        assert c.post("/model/reload").status_code == 409
+        assert c.get("/model/info").json()["model_version"] == tiny_model.version  # the old one stays

@@ -171,6 +171,14 @@ class AlertSender:
     def close(self) -> None:
         self._disconnect()
 
+    def post(self, message: dict) -> tuple[bool, str | None]:
+        """Send one message outside the ledger (the data-quality alerts keep their own):
+        (taken, the redacted error). Same webhook client, retries and redaction."""
+        if self._webhook is None:
+            return False, "SLACK_WEBHOOK_URL is empty"
+        answer = self._post(message)
+        return answer.ok, answer.error
+
     def _post(self, message: dict) -> _Answer:
         try:
             response = self._webhook.send_dict(message)

@@ -44,6 +44,7 @@ def create_app(settings: ApiSettings | None = None, model_dir: Path | None = Non
     app = FastAPI(title="fraudlake prediction API", version="1", lifespan=lifespan,
                   description="Scores raw credit-card transactions with the fraudlake XGBoost model.")
     app.state.settings = settings
+    app.state.model_dir = model_dir
     app.state.metrics = ApiMetrics()
     app.include_router(predict.router)
     app.include_router(status_router.router)

@@ -62,3 +62,35 @@ def optimize_command() -> None:
     for path, result in optimize(spark, cfg.get_streaming_settings().lakehouse_vacuum_retention_hours).items():
         click.echo(f"{path}: {result['files_removed']} files compacted into {result['files_added']}")
     spark.stop()
+
+
+@lakehouse.command("upkeep")
+@click.option("--pause-job", is_flag=True, help="Stop the local stack's lakehouse job for the run and start it again after.")
+def upkeep_command(pause_job: bool) -> None:
+    """Refresh gold (when GOLD_REFRESH_SECONDS is 0), compact and vacuum every table, record sizes and file counts."""
+    import contextlib
+
+    from fraudlake.lakehouse.upkeep import job_paused, upkeep
+    from fraudlake.spark import build_spark_session
+
+    with job_paused(click.echo) if pause_job else contextlib.nullcontext():
+        _refuse_while_the_job_runs()
+        spark = build_spark_session("fraudlake-upkeep")
+        try:
+            figures = upkeep(spark, click.echo)
+        finally:
+            spark.stop()
+    before = {s.table: s for s in figures["before"]}
+    for s in figures["after"]:
+        was = before.get(s.table)
+        click.echo(f"{s.table}: version {s.version}, {s.rows:,} rows, {s.files:,} files"
+                   + (f" (were {was.files:,})" if was else "") + f", {s.bytes / 2**20:,.2f} MiB")
+
+
+@lakehouse.command("stats")
+def stats_command() -> None:
+    """Each table's version, rows, live files and size (read without Spark)."""
+    from fraudlake.lakehouse.upkeep import table_stats
+
+    for s in table_stats():
+        click.echo(f"{s.table}: version {s.version}, {s.rows:,} rows, {s.files:,} files, {s.bytes / 2**20:,.2f} MiB")

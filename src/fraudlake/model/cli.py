@@ -78,3 +78,88 @@ def evaluate_command(csv_path, model_dir, out_dir) -> None:
     out_dir = out_dir or Path("reports") / f"evaluate-{Path(csv_path).stem}"
     click.echo(f"model {model.version} from {resolve_model_dir(model_dir)}")
     _echo_report(report, write_report(out_dir, report))
+
+
+@click.group("model")
+def model_group() -> None:
+    """The model registry: retrain with a promotion gate, promote, roll back (MODEL_REGISTRY_DIR)."""
+
+
+def _reload_api(enabled: bool) -> None:
+    """Tell the API to load the promoted model; it keeps serving the old one if it cannot be reached."""
+    if not enabled:
+        return
+    from fraudlake.model.retrain import reload_api
+
+    try:
+        click.echo(f"prediction API now serves {reload_api()}")
+    except Exception as exc:  # noqa: BLE001 - the promotion stands; the API loads it on its next start
+        click.echo(f"warning: the prediction API did not reload ({exc}); it serves the promoted model after a restart",
+                   err=True)
+        sys.exit(3)
+
+
+@model_group.command("retrain")
+@click.option("--delta", "delta_uri", help="Delta table to train from (default RETRAIN_DELTA_URI, else silver).")
+@click.option("--rounds", type=int, help="Boosting rounds (default RETRAIN_ROUNDS).")
+@click.option("--margin", type=float, help="PR-AUC margin over the serving model (default RETRAIN_PROMOTION_MARGIN).")
+@click.option("--shuffle-training-labels", is_flag=True,
+              help="Permutation test: train on shuffled labels, a model the gate must refuse.")
+@click.option("--reload/--no-reload", default=True, show_default=True, help="POST /model/reload to the API after a promotion.")
+def retrain_command(delta_uri, rounds, margin, shuffle_training_labels, reload) -> None:
+    """Train a candidate on a chronological split and promote it only if it beats the serving model."""
+    import json
+
+    from fraudlake.model.retrain import retrain
+    from fraudlake.model.training import TrainingDataError
+
+    try:
+        decision = retrain(delta_uri, rounds=rounds, margin=margin, shuffle_training_labels=shuffle_training_labels)
+    except TrainingDataError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(("promoted " if decision.promoted else "refused ") + f"{decision.candidate}: {decision.reason}")
+    click.echo(json.dumps(decision.as_dict()))
+    _reload_api(reload and decision.promoted)
+
+
+@model_group.command("promote")
+@click.argument("candidate")
+@click.option("--reload/--no-reload", default=True, show_default=True, help="POST /model/reload to the API.")
+def promote_command(candidate, reload) -> None:
+    """Serve CANDIDATE (a directory name under candidates/), gate or not: an operator's override."""
+    from fraudlake.model.registry import RegistryError, promote
+
+    try:
+        pointer = promote(candidate)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"current {pointer['current']}, previous {pointer['previous']}")
+    _reload_api(reload)
+
+
+@model_group.command("rollback")
+@click.option("--reload/--no-reload", default=True, show_default=True, help="POST /model/reload to the API.")
+def rollback_command(reload) -> None:
+    """Serve the previously promoted model again."""
+    from fraudlake.model.registry import RegistryError, rollback
+
+    try:
+        pointer = rollback()
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"current {pointer['current']}, previous {pointer['previous']}")
+    _reload_api(reload)
+
+
+@model_group.command("current")
+def current_command() -> None:
+    """The model the API loads: its directory and version."""
+    import json
+
+    from fraudlake.model.io import METADATA_FILE, resolve_model_dir
+    from fraudlake.model.registry import read_pointer
+
+    directory = resolve_model_dir()
+    version = json.loads((directory / METADATA_FILE).read_text())["model_version"]
+    click.echo(json.dumps({"model_dir": str(directory), "model_version": version, **read_pointer()}))

@@ -147,8 +147,11 @@ def save_model(directory: Path, booster: xgb.Booster, metadata: dict) -> dict:
 
 
 def resolve_model_dir(directory: Path | None = None) -> Path:
-    """The given directory, else MODEL_DIR, else the default model shipped with fraudlake."""
-    return Path(directory or get_model_settings().model_dir or DEFAULT_MODEL_DIR)
+    """The given directory, else MODEL_DIR, else the model promoted in the registry,
+    else the default model shipped with fraudlake."""
+    from fraudlake.model.registry import promoted_model_dir
+
+    return Path(directory or get_model_settings().model_dir or promoted_model_dir() or DEFAULT_MODEL_DIR)
 
 
 def load_model(directory: Path | None = None) -> FraudModel:

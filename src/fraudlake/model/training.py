@@ -78,24 +78,46 @@ def _period(times: pd.Series) -> list[str]:
     return [str(times.min()), str(times.max())]
 
 
-def train(transactions: pd.DataFrame, out_dir: Path, source: str, validation_fraction: float = 0.2,
-          rounds: int = ROUNDS, threads: int = 0) -> tuple[dict, Report]:
-    """Train, choose the bands on the later period, write model + metadata + report to out_dir."""
+@dataclass(frozen=True)
+class Prepared:
+    """Time-ordered transactions, their features and labels, and the chronological split."""
+
+    transactions: pd.DataFrame
+    features: np.ndarray
+    labels: np.ndarray
+    split: ChronologicalSplit
+
+
+def prepare(transactions: pd.DataFrame, validation_fraction: float = 0.2) -> Prepared:
+    """Sort by time, compute the features once over the whole data, cut at a point in time."""
     transactions = transactions.sort_values("trans_date_trans_time", kind="stable").reset_index(drop=True)
     features = feature_matrix(compute_features(transactions))
     labels = transactions["is_fraud"].to_numpy(dtype=np.int8)
-    times = transactions["trans_date_trans_time"]
-    split = chronological_split(times, validation_fraction)
+    split = chronological_split(transactions["trans_date_trans_time"], validation_fraction)
     for name, mask in (("training", split.train), ("validation", split.validation)):
         if labels[mask].sum() == 0 or labels[mask].sum() == mask.sum():
             raise TrainingDataError(f"the {name} period ({mask.sum()} rows) needs both fraud and non-fraud rows")
+    return Prepared(transactions, features, labels, split)
 
-    def matrix(mask):
-        return feature_dmatrix(features[mask], label=labels[mask])
+
+def train(transactions: pd.DataFrame, out_dir: Path, source: str, validation_fraction: float = 0.2,
+          rounds: int = ROUNDS, threads: int = 0) -> tuple[dict, Report]:
+    """Train, choose the bands on the later period, write model + metadata + report to out_dir."""
+    return fit(prepare(transactions, validation_fraction), out_dir, source, rounds, threads)
+
+
+def fit(prepared: Prepared, out_dir: Path, source: str, rounds: int = ROUNDS, threads: int = 0,
+        train_labels: np.ndarray | None = None) -> tuple[dict, Report]:
+    """Train on the earlier period (on `train_labels` instead of the true ones if given:
+    a permutation test), choose the bands and report on the later one, write to out_dir."""
+    transactions, features, labels, split = prepared.transactions, prepared.features, prepared.labels, prepared.split
+    times = transactions["trans_date_trans_time"]
 
     params = PARAMS | {"nthread": threads}
-    booster = xgb.train(params, matrix(split.train), num_boost_round=rounds)
-    probabilities = booster.predict(matrix(split.validation))
+    train_matrix = feature_dmatrix(features[split.train],
+                                   label=labels[split.train] if train_labels is None else train_labels)
+    booster = xgb.train(params, train_matrix, num_boost_round=rounds)
+    probabilities = booster.predict(feature_dmatrix(features[split.validation], label=labels[split.validation]))
     bands = choose_bands(labels[split.validation], probabilities)
     report = evaluate(labels[split.validation], probabilities, bands, title=f"validation period of {source}")
 
@@ -112,6 +134,7 @@ def train(transactions: pd.DataFrame, out_dir: Path, source: str, validation_fra
             "frauds": int(labels.sum()),
             "train_period": _period(times[split.train]),
             "validation_period": _period(times[split.validation]),
+            **({"training_labels": "shuffled"} if train_labels is not None else {}),
         },
         "params": params,
         "rounds": rounds,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from fraudlake.api.deps import Authenticated, HistoryDep, ModelDep, OptionalModelDep
 from fraudlake.api.history import HistoryUnavailable
 from fraudlake.api.schemas import ComponentHealth, Health, ModelInfo
+from fraudlake.model.io import ModelLoadError, load_model
 
 router = APIRouter(tags=["status"])
 
@@ -43,3 +45,18 @@ def model_info(model: ModelDep, history: HistoryDep) -> ModelInfo:
         training_data=metadata.get("training_data", {}),
         metrics=metadata.get("metrics", {}),
     )
+
+
+@router.post("/model/reload", response_model=ModelInfo, dependencies=[Authenticated])
+async def model_reload(request: Request, history: HistoryDep) -> ModelInfo:
+    """Load the model again (MODEL_DIR, else the registry's promoted one) and serve it from
+    the next request on; the model served until now stays if the new one cannot be loaded."""
+    try:
+        # Loading reads files and builds boosters: off the event loop, so scoring goes on.
+        model = await run_in_threadpool(load_model, request.app.state.model_dir)
+    except ModelLoadError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"kept the served model: {exc}") from exc
+    # One reference swap: a request already scoring keeps the model it started with.
+    request.app.state.model, request.app.state.model_error = model, None
+    request.app.state.metrics.model.info({"version": model.version})
+    return model_info(model, history)

@@ -119,6 +119,29 @@ CREATE TABLE IF NOT EXISTS streaming_progress (
 -- the feed is quiet, and Debezium can only confirm a WAL position to the slot after a
 -- change of a published table: without this row the slot would hold that WAL until
 -- the next transaction arrives.
+-- The data-quality checks' ledger (`fraudlake quality check`): one row per check, so a
+-- check that keeps failing alerts Slack once, when it starts failing, not every run.
+CREATE TABLE IF NOT EXISTS quality_alerts (
+    check_name    text        PRIMARY KEY,
+    status        text        NOT NULL CHECK (status IN ('ok', 'failing')),
+    detail        text,
+    failing_since timestamptz,
+    checked_at    timestamptz NOT NULL DEFAULT now(),
+    alerted_at    timestamptz,  -- NULL while failing: Slack has not taken the alert yet (retried next run)
+    last_error    text
+);
+
+-- Table sizes and file counts of the lakehouse, one row per table per upkeep run.
+CREATE TABLE IF NOT EXISTS lakehouse_table_stats (
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    table_name  text        NOT NULL,
+    version     bigint      NOT NULL,
+    files       bigint      NOT NULL,
+    bytes       bigint      NOT NULL,
+    rows        bigint      NOT NULL,
+    PRIMARY KEY (table_name, recorded_at)
+);
+
 CREATE TABLE IF NOT EXISTS debezium_heartbeat (
     id      integer     PRIMARY KEY CHECK (id = 1),
     beat_at timestamptz NOT NULL

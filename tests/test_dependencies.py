@@ -33,6 +33,7 @@ ROLES = {
               "fraudlake.spark"],
     "train": ["fraudlake.model.*"],
     "dashboard": ["fraudlake.dashboard.*"],
+    "scheduled": ["fraudlake.quality", "fraudlake.orchestration", "fraudlake.lakehouse.*", "fraudlake.model.*"],
 }
 # Declared for what they do, not imported: a pytest plugin and the notebooks' kernel.
 NOT_IMPORTED = {"pytest-timeout", "ipykernel"}
@@ -88,7 +89,7 @@ def _third_party(entries: list[str], module_level_entries: list[str]) -> dict[st
     Follows fraudlake modules through their module-level imports; the entries' own
     function-level imports count too (a command imports its heavy parts when run)."""
     needed: dict[str, str] = {}
-    seen: set[str] = set()
+    seen: set[tuple[str, bool]] = set()
     # (module, whether it is an entry, the module that imports it)
     todo = [(entry, True, entry) for pattern in entries for entry in _expand(pattern)]
     todo += [(entry, False, entry) for entry in module_level_entries if entry not in entries]
@@ -99,9 +100,11 @@ def _third_party(entries: list[str], module_level_entries: list[str]) -> dict[st
             if top and top not in sys.stdlib_module_names:
                 needed.setdefault(top, importer)
             continue
-        if name in seen or _module_file(name) is None:
+        # An entry reached first as another module's import is visited again as an entry,
+        # since its function-level imports count too.
+        if (name, is_entry) in seen or (name, True) in seen or _module_file(name) is None:
             continue
-        seen.add(name)
+        seen.add((name, is_entry))
         parts = name.split(".")
         todo.extend((".".join(parts[:i]), False, name) for i in range(2, len(parts)))
         todo.extend((imported, False, name) for imported in _imports(name, module_level=not is_entry))

@@ -19,15 +19,14 @@ from fraudlake import settings as cfg
 
 
 def airflow_environment() -> dict[str, str]:
-    """What `airflow …` needs in its environment, absolute paths throughout."""
-    from fraudlake.stack.artifacts import REPO_ROOT
-
+    """What `airflow …` needs in its environment, absolute paths throughout. The DAGs are
+    not package data: Airflow runs from a checkout (scripts/airflow.sh, the compose image's /app)."""
     run_dir = cfg.get_path_settings().fraudlake_run_dir.resolve()
     home = run_dir / "airflow"
     airflow = cfg.get_airflow_settings()
     return {
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "airflow" / "dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(airflow.airflow_dags_dir.resolve()),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
@@ -37,7 +36,7 @@ def airflow_environment() -> dict[str, str]:
         "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
         "AIRFLOW__WEBSERVER__WORKERS": "2",  # gunicorn's default of 4 is a lot on a small machine
         # The tasks' fraudlake: the project's virtualenv, this checkout, these settings.
-        "FRAUDLAKE_HOME": str(REPO_ROOT),
+        "FRAUDLAKE_HOME": str(Path.cwd()),
         "FRAUDLAKE_BIN": str(Path(sys.executable).parent / "fraudlake"),
         "FRAUDLAKE_RUN_DIR": str(run_dir),
         "FRAUDLAKE_ENV_FILE": str(Path(cfg.env_file_path()).resolve()),
@@ -49,10 +48,9 @@ def airflow_env_command() -> None:
     """Shell exports of Airflow's environment (`eval "$(fraudlake airflow-env)"`), with the
     admin login as AIRFLOW_ADMIN_USER / AIRFLOW_ADMIN_PASSWORD; creates `.env` if missing."""
     from fraudlake.envfile import ensure_env_file
-    from fraudlake.stack.artifacts import REPO_ROOT
 
     # Messages to stderr: stdout is for `eval`.
-    if ensure_env_file(Path(cfg.env_file_path()), REPO_ROOT / ".env.example"):
+    if ensure_env_file(Path(cfg.env_file_path())):
         click.echo(f"created {cfg.env_file_path()} with generated passwords", err=True)
     cfg.reset_settings()
     airflow = cfg.get_airflow_settings()

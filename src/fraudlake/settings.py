@@ -142,6 +142,10 @@ class MinioSettings(_Base):
     minio_region: str = Field("us-east-1", description="Region name S3 clients send to MinIO.")
     lakehouse_bucket: str = Field("lakehouse", description="Bucket holding Delta tables and checkpoints.")
 
+    def lakehouse_uri(self, *parts: str) -> str:
+        """`s3a://<bucket>/<parts…>`, e.g. lakehouse_uri("silver", "transactions")."""
+        return "/".join([f"s3a://{self.lakehouse_bucket}", *parts])
+
 
 class SparkSettings(_Base):
     """Spark sessions built by fraudlake.spark."""
@@ -252,6 +256,7 @@ class AirflowSettings(_Base):
     airflow_port: int = Field(8080, description="Port of the Airflow web server (http://127.0.0.1:8080).")
     airflow_admin_user: str = Field("admin", description="Airflow web UI login.")
     airflow_admin_password: SecretStr = Field(description="Password of AIRFLOW_ADMIN_USER.")
+    airflow_dags_dir: Path = Field(Path("airflow/dags"), description="The DAG files Airflow loads; relative paths are from the directory `scripts/airflow.sh` runs in (the checkout).")
 
 
 class ApiSettings(_Base):

@@ -17,8 +17,7 @@ from fraudlake.stack.artifacts import spark_jars
 
 def lakehouse_uri(*parts: str) -> str:
     """`s3a://<bucket>/<parts…>`, e.g. lakehouse_uri("bronze", "transactions")."""
-    bucket = cfg.get_minio_settings().lakehouse_bucket
-    return "/".join([f"s3a://{bucket}", *parts])
+    return cfg.get_minio_settings().lakehouse_uri(*parts)
 
 
 def spark_conf() -> dict[str, str]:

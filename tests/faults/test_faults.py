@@ -143,9 +143,10 @@ def test_connect_killed_mid_stream_repeats_no_event_and_releases_the_slots_wal(p
     assert_clean(tally)
 
 
-@pytest.mark.parametrize("name", ["api", "prediction"])
-def test_a_component_killed_mid_stream_is_restarted_by_the_supervisor_alone_and_nothing_is_lost(pipeline, name):
-    """No operator: the supervisor `make up` starts brings it back, and counts it."""
+def test_a_job_killed_mid_stream_is_restarted_by_the_supervisor_alone_and_nothing_is_lost(pipeline):
+    """No operator: the supervisor `make up` starts brings the prediction job back, and
+    counts it. (The API's restart is tests/stack/test_supervisor.py's.)"""
+    name = "prediction"
     with supervising(name):
         before = restarts(name)
         tally = run_case(f"kill -9 {name}, restarted by the supervisor", pipeline, lambda: kill_9(name),

@@ -42,9 +42,7 @@ class Decision:
 
 def default_source() -> str:
     """RETRAIN_DELTA_URI, else the silver table on MinIO."""
-    from fraudlake.spark import lakehouse_uri
-
-    return cfg.get_model_settings().retrain_delta_uri or lakehouse_uri("silver", "transactions")
+    return cfg.get_model_settings().retrain_delta_uri or cfg.get_minio_settings().lakehouse_uri("silver", "transactions")
 
 
 def retrain(delta_uri: str | None = None, *, rounds: int | None = None, margin: float | None = None,

@@ -9,24 +9,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow import DAG
-
-from fraudlake_tasks import DEFAULT_ARGS, START, fraudlake
+from fraudlake_tasks import DEFAULT_ARGS, fraudlake, fraudlake_dag
 
 CHECKS = ("silver_row_count", "silver_values", "predictions", "job_lag", "replication_slot")
 
-with DAG(
-    dag_id="fraudlake_data_quality",
+with fraudlake_dag(
+    "fraudlake_data_quality",
     description="PostgreSQL vs silver, a prediction for every transaction, job lag, replication slot",
     schedule=timedelta(minutes=5),
-    start_date=START,
-    catchup=False,
-    max_active_runs=1,
     # A failed check is not retried: the next run, minutes later, is the retry.
     default_args=DEFAULT_ARGS | {"retries": 0},
-    dagrun_timeout=timedelta(minutes=5),
+    timeout=timedelta(minutes=5),
     params={"since": ""},
-    tags=["fraudlake", "quality"],
+    tags=["quality"],
 ) as dag:
     for check in CHECKS:
         fraudlake(check, f"quality check --only {check}"

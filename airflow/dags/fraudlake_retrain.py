@@ -10,21 +10,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow import DAG
+from fraudlake_tasks import fraudlake, fraudlake_dag
 
-from fraudlake_tasks import DEFAULT_ARGS, START, fraudlake
-
-with DAG(
-    dag_id="fraudlake_retrain",
+with fraudlake_dag(
+    "fraudlake_retrain",
     description="Retrain from silver; promote only a better model; the API serves it",
     schedule="@weekly",
-    start_date=START,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    dagrun_timeout=timedelta(hours=3),
+    timeout=timedelta(hours=3),
     params={"delta_uri": "", "shuffle_training_labels": False},
-    tags=["fraudlake", "model"],
+    tags=["model"],
 ) as dag:
     retrain = fraudlake(
         "retrain",

@@ -14,6 +14,7 @@ import shlex
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from airflow import DAG
 from airflow.operators.bash import BashOperator
 
 FRAUDLAKE_HOME = Path(os.environ.get("FRAUDLAKE_HOME", Path(__file__).resolve().parents[2]))
@@ -35,3 +36,11 @@ def fraudlake(task_id: str, arguments: str, **kwargs) -> BashOperator:
     its exit status is the task's, its output the task's log."""
     return BashOperator(task_id=task_id, bash_command=f"{shlex.quote(FRAUDLAKE_BIN)} {arguments}",
                         cwd=str(FRAUDLAKE_HOME), **kwargs)
+
+
+def fraudlake_dag(dag_id: str, *, description: str, schedule, timeout: timedelta, tags: list[str],
+                  default_args: dict | None = None, **kwargs) -> DAG:
+    """A fraudlake DAG: from now on (no catch-up), one run at a time, DEFAULT_ARGS unless given."""
+    return DAG(dag_id=dag_id, description=description, schedule=schedule, start_date=START, catchup=False,
+               max_active_runs=1, default_args=default_args or DEFAULT_ARGS, dagrun_timeout=timeout,
+               tags=["fraudlake", *tags], **kwargs)

@@ -14,10 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 from fraudlake import errors
+from fraudlake import settings as cfg
 from fraudlake.cdc import CdcDecodeError
 from fraudlake.cli import main
 from fraudlake.kaggle import KaggleFormatError
 from fraudlake.model.io import DEFAULT_MODEL_DIR, METADATA_FILE, ModelLoadError
+from fraudlake.model.registry import RegistryError
 from fraudlake.model.report import EvaluationDataError
 from fraudlake.model.training import TrainingDataError
 from fraudlake.risk import RiskBandsError
@@ -85,7 +87,17 @@ def test_evaluate_with_a_file_without_fraud(tmp_path):
     assert not (tmp_path / "reports").exists()
 
 
+def test_rollback_with_nothing_promoted_before(tmp_path, monkeypatch):
+    monkeypatch.setenv("MODEL_REGISTRY_DIR", str(tmp_path / "registry"))
+    cfg.reset_settings()
+    try:
+        assert_reported(fraudlake(tmp_path, "model", "rollback", "--no-reload"), "nothing to roll back to")
+    finally:
+        monkeypatch.undo()
+        cfg.reset_settings()
+
+
 @pytest.mark.parametrize("cls", [StackError, ModelLoadError, RiskBandsError, TrainingDataError, EvaluationDataError,
-                                 KaggleFormatError, CdcDecodeError, errors.SettingsError])
+                                 KaggleFormatError, CdcDecodeError, RegistryError, errors.SettingsError])
 def test_every_reported_error_is_a_fraudlake_error(cls):
     assert issubclass(cls, errors.FraudlakeError)

@@ -15,6 +15,7 @@ either. The classes are listed here, so a new maintainer sees the whole model:
 - RiskBandsError           fraudlake.risk                model metadata without usable risk bands
 - TrainingDataError        fraudlake.model.training      data that cannot train an honest model
 - EvaluationDataError      fraudlake.model.report        labels a model cannot be judged on
+- RegistryError            fraudlake.model.registry      no such candidate, or nothing to roll back to
 - KaggleFormatError        fraudlake.kaggle              a file not in the Kaggle CSV format
 - FeatureInputError        fraudlake.features            transactions lacking a feature's column
 - CdcDecodeError           fraudlake.cdc                 a Kafka record that is not a change event

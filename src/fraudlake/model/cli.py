@@ -1,7 +1,8 @@
-"""`fraudlake train` and `fraudlake evaluate`."""
+"""`fraudlake train`, `fraudlake evaluate` and `fraudlake model` (retrain, promote, rollback, current)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -111,13 +112,8 @@ def retrain_command(delta_uri, rounds, margin, shuffle_training_labels, reload) 
     import json
 
     from fraudlake.model.retrain import retrain
-    from fraudlake.model.training import TrainingDataError
 
-    try:
-        decision = retrain(delta_uri, rounds=rounds, margin=margin, shuffle_training_labels=shuffle_training_labels)
-    except TrainingDataError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    decision = retrain(delta_uri, rounds=rounds, margin=margin, shuffle_training_labels=shuffle_training_labels)
     click.echo(("promoted " if decision.promoted else "refused ") + f"{decision.candidate}: {decision.reason}")
     click.echo(json.dumps(decision.as_dict()))
     _reload_api(reload and decision.promoted)
@@ -128,12 +124,9 @@ def retrain_command(delta_uri, rounds, margin, shuffle_training_labels, reload) 
 @click.option("--reload/--no-reload", default=True, show_default=True, help="POST /model/reload to the API.")
 def promote_command(candidate, reload) -> None:
     """Serve CANDIDATE (a directory name under candidates/), gate or not: an operator's override."""
-    from fraudlake.model.registry import RegistryError, promote
+    from fraudlake.model.registry import promote
 
-    try:
-        pointer = promote(candidate)
-    except RegistryError as exc:
-        raise click.ClickException(str(exc)) from exc
+    pointer = promote(candidate)
     click.echo(f"current {pointer['current']}, previous {pointer['previous']}")
     _reload_api(reload)
 
@@ -142,12 +135,9 @@ def promote_command(candidate, reload) -> None:
 @click.option("--reload/--no-reload", default=True, show_default=True, help="POST /model/reload to the API.")
 def rollback_command(reload) -> None:
     """Serve the previously promoted model again."""
-    from fraudlake.model.registry import RegistryError, rollback
+    from fraudlake.model.registry import rollback
 
-    try:
-        pointer = rollback()
-    except RegistryError as exc:
-        raise click.ClickException(str(exc)) from exc
+    pointer = rollback()
     click.echo(f"current {pointer['current']}, previous {pointer['previous']}")
     _reload_api(reload)
 

@@ -19,13 +19,14 @@ import os
 from pathlib import Path
 
 from fraudlake import settings as cfg
+from fraudlake.errors import FraudlakeError
 
 POINTER = "current.json"
 CANDIDATES = "candidates"
 RUNS = "runs.jsonl"
 
 
-class RegistryError(RuntimeError):
+class RegistryError(FraudlakeError, RuntimeError):
     """No such candidate, or nothing to roll back to."""
 
 

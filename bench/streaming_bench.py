@@ -141,12 +141,7 @@ def histogram(path: Path, series: dict[str, np.ndarray], title: str) -> None:
 
 
 def restart_prediction_job(env: dict[str, str | None]) -> None:
-    for name, value in env.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    cfg.reset_settings()
+    cfg.apply_environment(env)
     (job,) = [c for c in components() if c.name == "prediction"]
     job.stop()
     job.start()

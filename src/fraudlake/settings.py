@@ -404,6 +404,17 @@ ALL_SETTINGS: tuple[type[BaseSettings], ...] = (
 )
 
 
+def apply_environment(values: dict[str, str | None]) -> None:
+    """Set (or, for None, remove) environment variables and read settings afresh: how a
+    test or a benchmark changes a setting for the processes it starts next."""
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    reset_settings()
+
+
 def reset_settings() -> None:
     """Forget cached settings so the next getter call re-reads the environment."""
     for name, value in list(globals().items()):

@@ -58,20 +58,14 @@ def supervising(*names: str) -> Iterator[None]:
     overrides = {"STACK_SUPERVISE": "true", "SUPERVISOR_COMPONENTS": ",".join(names),
                  "SUPERVISOR_INTERVAL_SECONDS": "0.5", "SUPERVISOR_GRACE_SECONDS": "1"}
     saved = {name: os.environ.get(name) for name in overrides}
-    os.environ.update(overrides)
-    cfg.reset_settings()
+    cfg.apply_environment(overrides)
     supervisor = component(Supervised.name)
     try:
         supervisor.start()
         yield
     finally:
         supervisor.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        cfg.reset_settings()
+        cfg.apply_environment(saved)
 
 
 def restarts(name: str) -> int:

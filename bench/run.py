@@ -60,7 +60,7 @@ from fraudlake.stack.artifacts import fetch_all  # noqa: E402
 from fraudlake.stack.kafka import topic_end_offsets  # noqa: E402
 
 GOALS = {
-    "prediction p50": 1.0, "prediction p99": 2.5, "sustained tx/s": 5000, "backfill s": 300,
+    "prediction p50": 1.0, "prediction p99": 2.5, "bronze p99 beyond trigger": 2.0, "sustained tx/s": 5000, "backfill s": 300,
     "bulk load rows/s": 50_000, "stack GiB": 6.0, "api rows/s": 50_000, "api p99 ms": 10.0,
 }
 
@@ -138,7 +138,9 @@ def steady_phase(tps: int, seconds: float, warmup: float, runs: int, out: Path) 
         across(f"commit → prediction p50 at {tps} tx/s", p50s, "s", at_most=GOALS["prediction p50"]),
         across(f"commit → prediction p99 at {tps} tx/s", p99s, "s", at_most=GOALS["prediction p99"]),
         across(f"commit → bronze p50 at {tps} tx/s", bronze_p50s, "s"),
-        across(f"commit → bronze p99 at {tps} tx/s", bronze_p99s, "s"),
+        # Issue 8's goal: a change is in bronze at most one trigger interval and 2 s after its commit.
+        across(f"commit → bronze p99 at {tps} tx/s", bronze_p99s, "s",
+               at_most=cfg.get_streaming_settings().lakehouse_trigger_seconds + GOALS["bronze p99 beyond trigger"]),
     ]
 
 
@@ -270,7 +272,8 @@ def _bars(path: Path, memory: dict[str, float]) -> None:
 @click.option("--load-runs", default=2, show_default=True)
 @click.option("--tps", default=1000, show_default=True, help="Rate of the steady phase.")
 @click.option("--seconds", default=120.0, show_default=True, help="Length of each steady run.")
-@click.option("--warmup", default=30.0, show_default=True)
+@click.option("--warmup", default=120.0, show_default=True,
+              help="Unmeasured feed before the steady runs: the JVMs just started compile their hot paths for minutes on 2 cores.")
 @click.option("--steady-runs", default=2, show_default=True)
 @click.option("--slack-tps", default=30, show_default=True)
 @click.option("--slack-seconds", default=60.0, show_default=True)

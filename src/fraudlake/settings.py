@@ -126,7 +126,7 @@ class ConnectSettings(_Base):
 
     connect_url: str = Field("http://127.0.0.1:8083", description="Kafka Connect REST URL.")
     connect_port: int = Field(8083, description="Port the local Kafka Connect worker listens on (`make up`).")
-    connect_heap: str = Field("512m", description="Heap of the local Kafka Connect JVM.")
+    connect_heap: str = Field("256m", description="Heap of the local Kafka Connect JVM. Debezium's queue and the producer's buffer are its only sizeable users: after 700,000 change events at 1,000 tx/s, 33 MB of it was live (jcmd GC.heap_info after a full GC).")
     connector_name: str = Field("postgres-transactions", description="Name of the Debezium connector (file `fraudlake/resources/debezium/connectors/<name>.json`).")
     debezium_heartbeat_ms: int = Field(10000, description="Debezium heartbeat interval; keeps the replication slot advancing when the table is idle.")
 
@@ -151,8 +151,8 @@ class SparkSettings(_Base):
     """Spark sessions built by fraudlake.spark."""
 
     spark_master: str = Field("local[*]", description="Spark master URL: `local[*]` runs in-process; `spark://host:7077` for a cluster.")
-    spark_driver_memory: str = Field("2g", description="Heap of each job's Spark driver (with a local master the tasks run in it too). A JVM keeps the heap it once grew to. make bench on 2 cores: at 2g the stack is 7.4 GiB, a 1.3M-row backfill reaches silver in 287 s, bronze p99 16 s; at 1g the stack is 6.0 GiB but silver takes 304 s and bronze p99 29 s (more GC).")
-    spark_shuffle_partitions: int = Field(4, description="spark.sql.shuffle.partitions; small, since micro-batches are small.")
+    spark_driver_memory: str = Field("2g", description="Heap of the lakehouse job's Spark driver and of every other session (notebooks, `fraudlake lakehouse`, retraining); with a local master the tasks run in it too. A JVM keeps the heap it once grew to. make bench on 2 cores: at 1g silver's MERGE of a 1.3M-row backfill took 304 s instead of 287 s (more GC).")
+    spark_shuffle_partitions: int = Field(4, description="Partitions of a shuffle (spark.sql.shuffle.partitions) and of Delta's state reconstruction (spark.databricks.delta.snapshotPartitions): small, since micro-batches and these tables are small.")
     spark_driver_host: str | None = Field(None, description="Address executors reach the driver at, on a cluster (e.g. the job's compose service name); empty: Spark's default.")
 
 
@@ -207,6 +207,7 @@ class StreamingSettings(_Base):
     prediction_retry_max_seconds: float = Field(10.0, description="Longest wait between retries while the prediction API or PostgreSQL is unavailable; the batch is retried until they are back, never skipped.")
     prediction_export_seconds: float = Field(10.0, description="How often the prediction job copies new `fraud_predictions` rows to the Delta table gold/fraud_predictions.")
     prediction_ui_port: int = Field(4041, description="Spark UI port of the prediction job.")
+    prediction_driver_memory: str = Field("1g", description="Heap of the prediction job's Spark driver (SPARK_DRIVER_MEMORY is the lakehouse job's and every other session's). Its batches are collected to Python and scored there, so the JVM holds little: at 1g its heap stays under half full at 1,000 tx/s.")
     job_restart_seconds: float = Field(10.0, description="A job whose query fails (MinIO or Kafka unreachable) restarts it from its checkpoint after this many seconds.")
 
 

@@ -8,6 +8,7 @@ import json
 import subprocess
 import time
 import uuid
+from datetime import datetime, timezone
 
 import httpx
 import pytest
@@ -186,3 +187,33 @@ def test_the_restart_script_fails_with_the_reason_when_the_job_cannot_start(pred
             return False
 
     wait_for(recovered, timeout=120, what="the job running again after MinIO came back")
+
+
+class GrowingStore:
+    """fraud_predictions under a steady feed: every read finds one row newer than the last."""
+
+    def __init__(self, backlog: int, feed: int):
+        self.rows, self.feed = backlog, feed
+
+    def predictions_after(self, last_id: int, limit: int) -> list[tuple]:
+        if self.feed:
+            self.feed -= 1
+            self.rows += 1
+        now = datetime.now(timezone.utc)
+        return [(i, f"t{i}", 0.1, False, "LOW", "v1", now, i, now, "[]")
+                for i in range(last_id + 1, min(self.rows, last_id + limit) + 1)]
+
+
+def test_an_export_round_appends_a_backlog_in_whole_chunks_then_stops_though_rows_keep_coming(spark, tmp_path):
+    from deltalake import DeltaTable
+
+    from fraudlake.prediction.job import export_round
+
+    path = str(tmp_path / "fraud_predictions")
+    store = GrowingStore(backlog=5, feed=50)
+    # Each read finds one more row: whole chunks of 2 drain the backlog by one a read,
+    # until the sixth finds a single row and the round ends (before: until the feed did).
+    assert export_round(spark, store, path, 0, chunk_rows=2) == 11
+    assert DeltaTable(path).version() == 5  # six commits
+    assert export_round(spark, store, path, 11, chunk_rows=2) == 12
+    assert sorted(DeltaTable(path).to_pyarrow_table()["id"].to_pylist()) == list(range(1, 13))

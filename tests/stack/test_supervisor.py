@@ -199,3 +199,24 @@ def test_an_api_stopped_on_purpose_stays_stopped(supervisor_process):
     finally:
         with stack.locked(api):
             api.start()
+
+
+@pytest.mark.spark
+@pytest.mark.stack
+def test_a_job_whose_spark_driver_dies_exits_and_the_supervisor_starts_it_again(full_stack):
+    """kill -9 of the driver JVM alone (as an uncaught error in a task thread ends it):
+    the job's Python process must not retry on a dead gateway forever."""
+    prediction = component("prediction")
+    prediction.start()
+    try:
+        with supervising("prediction"):
+            before = restarts("prediction")
+            job_process = psutil.Process(prediction.pid())
+            (driver,) = [p for p in job_process.children(recursive=True) if p.name() == "java"]
+            driver.send_signal(signal.SIGKILL)
+            job_process.wait(timeout=60)  # psutil.TimeoutExpired: still retrying on the dead gateway
+            assert _wait(lambda: prediction.pid() not in (None, job_process.pid) and prediction.healthy(),
+                         timeout=240), "the supervisor did not start the job again"
+            assert _wait(lambda: restarts("prediction") == before + 1, timeout=10)
+    finally:
+        prediction.stop()

@@ -76,7 +76,9 @@ class BronzeWriter:
         written = self.written[table]
         if not any(offset > written.get(partition, -1) for partition, offset in batch_last.items()):
             return
-        writer = T.after_offsets(rows, written).write.format("delta").mode("append")
+        # One file per table partition a batch: a micro-batch is a few thousand rows, and
+        # every file is a Delta log entry that each checkpoint rewrites and every reader opens.
+        writer = T.after_offsets(rows, written).coalesce(1).write.format("delta").mode("append")
         if partition_by:
             writer = writer.partitionBy(partition_by)
         writer.save(uri(table))

@@ -121,14 +121,26 @@ def export_predictions(spark: SparkSession, stopping: threading.Event) -> None:
         try:
             if last_id is None:
                 last_id = _highest_exported_id(spark, path)
-            while rows := store.predictions_after(last_id, EXPORT_BATCH_ROWS):
-                frame = spark.createDataFrame(rows, PREDICTION_EXPORT_SCHEMA)
-                frame.write.format("delta").mode("append").save(path)
-                last_id = rows[-1][0]
+            last_id = export_round(spark, store, path, last_id)
         except Exception as exc:  # noqa: BLE001 - MinIO or PostgreSQL away: try again next round
             log.warning("copying predictions to %s failed: %s", path, str(exc).splitlines()[0][:300])
             last_id = None  # re-read from the table: the failed append may or may not have committed
     store.close()
+
+
+def export_round(spark: SparkSession, store: PredictionStore, path: str, last_id: int,
+                 chunk_rows: int = EXPORT_BATCH_ROWS) -> int:
+    """Append the predictions after `last_id` to the Delta table; the new last id.
+
+    One append, and more only while a backlog fills whole chunks: under a steady feed
+    there is always a newer row, and appending until there was none kept a Delta
+    commit going every second."""
+    while rows := store.predictions_after(last_id, chunk_rows):
+        spark.createDataFrame(rows, PREDICTION_EXPORT_SCHEMA).write.format("delta").mode("append").save(path)
+        last_id = rows[-1][0]
+        if len(rows) < chunk_rows:
+            break
+    return last_id
 
 
 PREDICTION_EXPORT_SCHEMA = (
@@ -168,8 +180,9 @@ def start_queries(spark: SparkSession, stopping: threading.Event) -> list[Stream
 
 
 def main() -> int:
-    return run_job("prediction", start_queries, ui_port=cfg.get_streaming_settings().prediction_ui_port,
-                   background=(send_alerts, export_predictions))
+    streaming = cfg.get_streaming_settings()
+    return run_job("prediction", start_queries, ui_port=streaming.prediction_ui_port,
+                   driver_memory=streaming.prediction_driver_memory, background=(send_alerts, export_predictions))
 
 
 if __name__ == "__main__":

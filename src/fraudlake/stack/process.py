@@ -26,6 +26,14 @@ class StackError(FraudlakeError, RuntimeError):
     """A component could not be started or checked; the message says what to do."""
 
 
+
+# glibc gives threads that allocate at once arenas of their own, up to 8 per core, and
+# a JVM has dozens of threads: memory freed in one arena is not reused by another. The
+# stack's JVMs and Python processes get 2, as JVMs in containers usually do. A value in
+# the environment wins.
+PROCESS_DEFAULTS = {"MALLOC_ARENA_MAX": "2"}
+
+
 def log_tail(path: Path, lines: int = 40) -> str:
     if not path.exists():
         return f"(no log at {path})"
@@ -115,7 +123,7 @@ class Daemon:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, **(env or {})},
+                env={**PROCESS_DEFAULTS, **os.environ, **(env or {})},
                 cwd=cwd,
                 start_new_session=True,
             )

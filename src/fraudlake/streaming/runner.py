@@ -40,7 +40,8 @@ def _first_line(error: BaseException | str) -> str:
     return text.splitlines()[0][:500] if text else type(error).__name__
 
 
-def run_job(name: str, start_queries: StartQueries, *, ui_port: int, background: tuple[Background, ...] = ()) -> int:
+def run_job(name: str, start_queries: StartQueries, *, ui_port: int, driver_memory: str | None = None,
+            background: tuple[Background, ...] = ()) -> int:
     """Run `start_queries` until SIGTERM; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # One INFO line per py4j callback and per HTTP request otherwise.
@@ -57,7 +58,8 @@ def run_job(name: str, start_queries: StartQueries, *, ui_port: int, background:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
 
-    spark = build_spark_session(f"fraudlake-{name}", {"spark.ui.port": str(ui_port)})
+    spark = build_spark_session(f"fraudlake-{name}", {"spark.ui.port": str(ui_port)}
+                                | ({"spark.driver.memory": driver_memory} if driver_memory else {}))
     store = ProgressStore(cfg.get_postgres_settings(), name)
     spark.streams.addListener(ProgressListener(store))
     threads = [threading.Thread(target=work, args=(spark, stopping), name=work.__name__, daemon=True)
@@ -68,11 +70,19 @@ def run_job(name: str, start_queries: StartQueries, *, ui_port: int, background:
         while not stopping.is_set():
             failure = _run_until_failure(spark, start_queries, stopping,
                                          started=lambda: store.record("job", "running"))
-            if failure is not None:
-                log.error("%s job: %s; restarting from the checkpoints in %.0f s", name, failure,
-                          streaming.job_restart_seconds)
-                store.record("job", "failed", error=failure)
-                stopping.wait(streaming.job_restart_seconds)
+            if failure is None:
+                continue
+            if not _driver_alive(spark):
+                # Retrying on a dead gateway only repeats "connection refused" forever; the
+                # process exits instead, its pid file left, so the supervisor (or compose's
+                # restart policy) starts a new driver from the checkpoints.
+                log.error("%s job: its Spark driver is gone (%s); exiting", name, failure)
+                store.record("job", "failed", error=f"Spark driver gone: {failure}")
+                return 1
+            log.error("%s job: %s; restarting from the checkpoints in %.0f s", name, failure,
+                      streaming.job_restart_seconds)
+            store.record("job", "failed", error=failure)
+            stopping.wait(streaming.job_restart_seconds)
     finally:
         stopping.set()
         for thread in threads:
@@ -84,6 +94,15 @@ def run_job(name: str, start_queries: StartQueries, *, ui_port: int, background:
         store.mark_stopped()
     log.info("%s job stopped", name)
     return 0
+
+
+def _driver_alive(spark: SparkSession) -> bool:
+    """Whether the driver JVM answers and its SparkContext still runs (an uncaught error
+    in a task thread stops the context and exits the JVM)."""
+    try:
+        return not spark.sparkContext._jsc.sc().isStopped()
+    except Exception:  # noqa: BLE001 - py4j's error for a gateway that is gone
+        return False
 
 
 def _run_until_failure(spark: SparkSession, start_queries: StartQueries, stopping: threading.Event,

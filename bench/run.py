@@ -20,7 +20,7 @@ comes from and their spread.
    timestamps), and the time until bronze, silver and predictions hold every row.
 4. Memory of every component (PSS: shared pages counted once).
 
-    make bench                                    # about 25 minutes on 2 cores
+    make bench                                    # about 20 minutes on 2 cores
     .venv/bin/python bench/run.py --seconds 30 --steady-runs 1 --backfill 200000 --load-rows 200000
 """
 

@@ -26,7 +26,6 @@ class StackError(FraudlakeError, RuntimeError):
     """A component could not be started or checked; the message says what to do."""
 
 
-
 # glibc gives threads that allocate at once arenas of their own, up to 8 per core, and
 # a JVM has dozens of threads: memory freed in one arena is not reused by another. The
 # stack's JVMs and Python processes get 2, as JVMs in containers usually do. A value in

@@ -152,6 +152,7 @@ class SparkSettings(_Base):
 
     spark_master: str = Field("local[*]", description="Spark master URL: `local[*]` runs in-process; `spark://host:7077` for a cluster.")
     spark_driver_memory: str = Field("1536m", description="Heap of the lakehouse job's Spark driver and of every other session (notebooks, `fraudlake lakehouse`, retraining); with a local master the tasks run in it too. A JVM keeps the heap it once grew to. make bench on 2 cores, 1.3M-row backfill into silver / whole stack's memory: 1536m 288 s / 6.15 GiB; 2g 278 s / 6.45 GiB; 1g, measured before the JIT settings in fraudlake.spark, 304 s (more GC).")
+    spark_jvm_options: str = Field("-XX:-UseCodeCacheFlushing -XX:ReservedCodeCacheSize=512m", description="Extra JVM options of Spark drivers and executors. Java 17's code-cache sweeper kept discarding code a micro-batch runs once a batch and the JIT compiling it again (make bench: 0.4 of a core, 4 min after start); without flushing the cache held 130 MB. If a job's log says `CodeCache is full`, raise ReservedCodeCacheSize.")
     spark_shuffle_partitions: int = Field(4, description="Partitions of a shuffle (spark.sql.shuffle.partitions) and of Delta's state reconstruction (spark.databricks.delta.snapshotPartitions): small, since micro-batches and these tables are small.")
     spark_driver_host: str | None = Field(None, description="Address executors reach the driver at, on a cluster (e.g. the job's compose service name); empty: Spark's default.")
 

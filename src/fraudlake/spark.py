@@ -15,9 +15,6 @@ from fraudlake import settings as cfg
 from fraudlake.stack.artifacts import spark_jars
 
 
-JIT_OPTIONS = "-XX:-UseCodeCacheFlushing -XX:ReservedCodeCacheSize=512m"
-
-
 def lakehouse_uri(*parts: str) -> str:
     """`s3a://<bucket>/<parts…>`, e.g. lakehouse_uri("bronze", "transactions")."""
     return cfg.get_minio_settings().lakehouse_uri(*parts)
@@ -36,13 +33,12 @@ def spark_conf() -> dict[str, str]:
         # partitions by default, sized for tables of millions of files: 53 tasks of
         # nothing each on two cores, seconds that every 10th bronze batch waited for.
         "spark.databricks.delta.snapshotPartitions": str(spark.spark_shuffle_partitions),
-        # Java 17's code-cache sweeper throws away compiled code a streaming driver uses
-        # only once a batch, and the JIT compiles it again: measured on the lakehouse job
-        # at 1,000 tx/s, 400 compilations a second and 0.4 of a core 4 minutes after its
-        # start; with flushing off, 30 a second and 0.12 of a core. The cache then holds
-        # what the job uses (130 MB measured), so it gets room to grow.
-        "spark.driver.extraJavaOptions": JIT_OPTIONS,
-        "spark.executor.extraJavaOptions": JIT_OPTIONS,
+        # SPARK_JVM_OPTIONS turns off Java 17's code-cache flushing: the sweeper threw away
+        # compiled code a streaming driver uses only once a batch, and the JIT compiled it
+        # again. Measured on the lakehouse job at 1,000 tx/s, 4 minutes after its start:
+        # 400 compilations a second and 0.4 of a core; with flushing off, 30 and 0.12.
+        "spark.driver.extraJavaOptions": spark.spark_jvm_options,
+        "spark.executor.extraJavaOptions": spark.spark_jvm_options,
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.showConsoleProgress": "false",
         # The UI keeps 1,000 jobs, stages and SQL executions with their plans by default:

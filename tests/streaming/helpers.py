@@ -34,8 +34,7 @@ def job(name: str) -> StreamingJob:
 @contextmanager
 def jobs_alerting(slack_url: str, *names: str) -> Iterator[list[StreamingJob]]:
     """The named jobs (re)started with their alerts going to `slack_url`; stopped after."""
-    os.environ["SLACK_WEBHOOK_URL"] = slack_url
-    cfg.reset_settings()
+    cfg.apply_environment({"SLACK_WEBHOOK_URL": slack_url})
     started = [job(name) for name in names]
     try:
         for component_ in started:
@@ -45,8 +44,7 @@ def jobs_alerting(slack_url: str, *names: str) -> Iterator[list[StreamingJob]]:
     finally:
         for component_ in started:
             component_.stop()
-        del os.environ["SLACK_WEBHOOK_URL"]
-        cfg.reset_settings()
+        cfg.apply_environment({"SLACK_WEBHOOK_URL": None})
 
 
 @contextmanager

@@ -208,7 +208,7 @@ class StreamingSettings(_Base):
     prediction_retry_max_seconds: float = Field(10.0, description="Longest wait between retries while the prediction API or PostgreSQL is unavailable; the batch is retried until they are back, never skipped.")
     prediction_export_seconds: float = Field(10.0, description="How often the prediction job copies new `fraud_predictions` rows to the Delta table gold/fraud_predictions.")
     prediction_ui_port: int = Field(4041, description="Spark UI port of the prediction job.")
-    prediction_driver_memory: str = Field("768m", description="Heap of the prediction job's Spark driver (SPARK_DRIVER_MEMORY is the lakehouse job's and every other session's). Its batches are collected to Python and scored there, so the JVM holds little: at 1,000 tx/s and 768m its old generation held 230 MB and a young GC (about one a second) took 12 ms (jstat -gc). After make bench's backfill it measured 1,659 MB (PSS) at 768m, 1,889 MB at 1g.")
+    prediction_driver_memory: str = Field("768m", description="Heap of the prediction job's Spark driver (SPARK_DRIVER_MEMORY is the lakehouse job's and every other session's). Its batches are collected to Python and scored there, so the JVM holds little: at 1,000 tx/s and 768m its old generation held 230 MB and a young GC (about one a second) took 12 ms (jstat -gc).")
     job_restart_seconds: float = Field(10.0, description="A job whose query fails (MinIO or Kafka unreachable) restarts it from its checkpoint after this many seconds.")
 
 

@@ -23,7 +23,7 @@ from fraudlake.lakehouse.reader import query
 from fraudlake.prediction.job import GOLD_PREDICTIONS
 from fraudlake.schema import COLUMN_NAMES
 from tests.conftest import REPO_ROOT
-from tests.streaming.helpers import alerted, slack_counts
+from tests.streaming.helpers import alert_statuses, alerted, slack_counts
 
 BRONZE = ("bronze", "transactions")
 SILVER = ("silver", "transactions")
@@ -99,8 +99,7 @@ def count_everything(tally: Tally, keys: list[str], since: datetime, messages) -
         postgres = {row[COLUMN_NAMES.index("trans_num")]: dict(zip(SILVER_COLUMNS, row)) for row in db.execute(
             f"SELECT {columns} FROM transactions WHERE trans_num = ANY(%s)", (keys,))}
         expected_alerts = alerted(db, keys)
-        ledger = Counter(row[0] for row in db.execute(
-            "SELECT status FROM fraud_alerts WHERE trans_num = ANY(%s)", (keys,)))
+        ledger = alert_statuses(db, keys)
 
     bronze = bronze_keys(since)
     events = Counter((k, op) for k, op in zip(bronze.column("trans_num").to_pylist(), bronze.column("op").to_pylist())

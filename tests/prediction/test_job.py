@@ -19,8 +19,8 @@ from fraudlake.stack.jobs import JobFailed
 from tests.conftest import REPO_ROOT
 from tests.fakeslack import FakeSlack
 from tests.stack.test_cdc_path import a_transaction, insert
-from tests.streaming.helpers import (alerted, component, crash_mid_stream, db_now, finish, jobs_alerting, keys_since,
-                                     predictions, slack_counts, stream, wait_for)
+from tests.streaming.helpers import (alert_statuses, alerted, component, crash_mid_stream, db_now, finish,
+                                     jobs_alerting, keys_since, predictions, slack_counts, stream, wait_for)
 
 pytestmark = [pytest.mark.stack, pytest.mark.spark]
 
@@ -44,16 +44,12 @@ def wait_scored(db, keys, timeout: float = 240) -> None:
              what=f"{len(keys)} predictions")
 
 
-def ledger(db, keys) -> dict[str, int]:
-    return dict(db.execute("SELECT status, count(*) FROM fraud_alerts WHERE trans_num = ANY(%s) GROUP BY 1",
-                           (list(keys),)).fetchall())
-
-
 def wait_alerted(db, slack, keys, timeout: float = 120) -> list[str]:
     """Wait until every alert is at Slack and the ledger no longer holds it pending: the
     sender marks a message sent only after Slack's answer, so the two lag by a moment."""
     expected = alerted(db, keys)
-    wait_for(lambda: all(slack_counts(slack.messages, expected).values()) and "pending" not in ledger(db, expected),
+    wait_for(lambda: (all(slack_counts(slack.messages, expected).values())
+                      and "pending" not in alert_statuses(db, expected)),
              timeout=timeout, what="every alert at Slack and out of the ledger's pending")
     return expected
 
@@ -64,7 +60,7 @@ def assert_exactly_once(db, slack, keys) -> None:
     counts = slack_counts(slack.messages, keys)
     assert {key for key, n in counts.items() if n} == set(expected)
     assert set(counts[key] for key in expected) <= {1}, "an alert reached Slack twice"
-    assert ledger(db, keys) == ({"sent": len(expected)} if expected else {})
+    assert alert_statuses(db, keys) == ({"sent": len(expected)} if expected else {})
 
 
 def test_a_new_transaction_is_scored_as_the_api_scores_it_and_fraud_reaches_slack(prediction, slack, db):

@@ -121,6 +121,12 @@ def alerted(db: psycopg.Connection, keys) -> list[str]:
         "AND risk_level = ANY(%s)", (list(keys), levels))]
 
 
+def alert_statuses(db: psycopg.Connection, keys) -> dict[str, int]:
+    """How many of `keys` the alert ledger (`fraud_alerts`) holds in each status."""
+    return dict(db.execute("SELECT status, count(*) FROM fraud_alerts WHERE trans_num = ANY(%s) GROUP BY 1",
+                           (list(keys),)).fetchall())
+
+
 # Alerts and digest lines name the transaction as `trans_num` (fraudlake.alerts.messages).
 _QUOTED = re.compile(r"`([^`]+)`")
 

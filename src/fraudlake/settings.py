@@ -193,6 +193,7 @@ class StreamingSettings(_Base):
     )
     lakehouse_trigger_seconds: float = Field(5.0, description="Trigger interval of the bronze query (Kafka → bronze); bronze latency is about this plus one batch. Each batch costs about a second of a core whatever its size, so on a small machine a longer interval leaves the CPU to the prediction job, whose latency alerts depend on.")
     lakehouse_max_offsets_per_trigger: int = Field(200000, description="Most Kafka records one bronze micro-batch reads (bounds a backfill's batch size).")
+    lakehouse_bronze_checkpoint_interval: int = Field(100, ge=1, description="Bronze's Delta checkpoint interval (delta.checkpointInterval, set on the table at the job's start): a checkpoint rewrites the table's state and holds up the next bronze batch by about 4 s, which at Delta's default (every 10th commit) was one batch in ten. Readers replay at most this many commits' JSON after the last checkpoint.")
     silver_trigger_seconds: float = Field(30.0, description="Trigger interval of the silver query (bronze → silver MERGE). A MERGE reads the whole of silver whatever the batch's size, so fewer, larger batches cost far less CPU; silver is this many seconds behind bronze.")
     gold_refresh_seconds: float = Field(300.0, description="The silver query recomputes the gold tables from silver at most this often; 0: only `fraudlake lakehouse gold` does.")
     lakehouse_vacuum_retention_hours: int = Field(168, description="`fraudlake lakehouse optimize` vacuums files older than this many hours that no table version needs.")

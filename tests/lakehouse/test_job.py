@@ -16,7 +16,7 @@ from confluent_kafka import Producer
 from fraudlake import settings as cfg
 from fraudlake.lakehouse.gold import optimize, refresh_gold
 from fraudlake.lakehouse.reader import delta_table, query
-from fraudlake.lakehouse.tables import uri
+from fraudlake.lakehouse.tables import ensure_tables, uri
 from fraudlake.schema import COLUMN_NAMES
 from fraudlake.streaming.checkpoints import checkpoint_exists, clear_checkpoints
 from tests.conftest import REPO_ROOT
@@ -38,6 +38,10 @@ def lakehouse(full_stack):
     component.start()
     yield component
     component.stop()
+
+
+def bronze_checkpoint_interval() -> str | None:
+    return delta_table(*BRONZE).metadata().configuration.get("delta.checkpointInterval")
 
 
 def _in(keys) -> str:
@@ -160,6 +164,13 @@ def test_optimize_and_gold_run_with_the_job_stopped_and_keep_every_row(lakehouse
         assert written["fraud_by_hour"] <= 24
         cards = query("SELECT sum(transactions) AS n FROM c", c=("gold", "card_daily")).to_pylist()[0]["n"]
         assert cards == silver_count
+
+        # A bronze made before the checkpoint-interval setting (Delta's default, 10) gets
+        # the setting when the job starts; the restart below proves silver reads on.
+        spark.sql(f"ALTER TABLE delta.`{uri(BRONZE)}` SET TBLPROPERTIES ('delta.checkpointInterval' = '10')")
+        assert bronze_checkpoint_interval() == "10"
+        ensure_tables(spark)
+        assert bronze_checkpoint_interval() == str(cfg.get_streaming_settings().lakehouse_bronze_checkpoint_interval)
     finally:
         lakehouse.start()
 

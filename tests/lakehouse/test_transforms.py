@@ -37,7 +37,10 @@ def bronze_batch(spark, values, **kwargs):
 
 
 def test_bronze_keeps_every_good_event_and_quarantine_the_others(spark):
-    decoded = decode_cdc(kafka_batch(spark, [event("c", "a", 10), b"{oops", None, event("d", "a", 20)]))
+    # As the job does: the raw JSON is kept only where the quarantine needs it.
+    decoded = T.raw_only_where_quarantined(
+        decode_cdc(kafka_batch(spark, [event("c", "a", 10), b"{oops", None, event("d", "a", 20)])))
+    assert [r.raw_value for r in decoded.orderBy("kafka_offset").collect()] == [None, "{oops", None]
     bronze = T.bronze_rows(decoded)
     assert bronze.columns == list(T.BRONZE_COLUMNS)
     rows = bronze.orderBy("kafka_offset").collect()
@@ -112,7 +115,7 @@ def test_gold_aggregates_on_a_known_silver(spark):
         row("c", "2019-01-01 13:00:00", "travel", "5.50", 0, cc_num=2),
         row("d", "2019-01-02 01:00:00", "grocery", "4.00", 0),
     ], "trans_num string, trans_date_trans_time timestamp_ntz, category string, amt decimal(12,2), "
-       "is_fraud smallint, cc_num bigint, merchant string")
+       "is_fraud smallint, cc_num bigint, merchant string").select(*T.GOLD_INPUT_COLUMNS)  # all the refresh reads
 
     by_day = T.fraud_by_day_category(silver).select("day", "category", "transactions", "amount", "frauds", "fraud_rate")
     assertDataFrameEqual(by_day, spark.createDataFrame([

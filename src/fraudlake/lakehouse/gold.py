@@ -6,12 +6,12 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
 from fraudlake.lakehouse.tables import BRONZE, GOLD, QUARANTINE, SILVER, uri
-from fraudlake.lakehouse.transforms import GOLD_TABLES
+from fraudlake.lakehouse.transforms import GOLD_INPUT_COLUMNS, GOLD_TABLES
 
 
 def refresh_gold(spark: SparkSession) -> dict[str, int]:
     """Overwrite every gold table from the current silver; rows written per table."""
-    silver = spark.read.format("delta").load(uri(SILVER)).cache()
+    silver = spark.read.format("delta").load(uri(SILVER)).select(*GOLD_INPUT_COLUMNS).cache()
     try:
         written = {}
         for name, aggregate in GOLD_TABLES.items():

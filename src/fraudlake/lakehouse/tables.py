@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from fraudlake import settings as cfg
 from fraudlake.lakehouse.transforms import GOLD_TABLES, SILVER_COLUMNS, bronze_rows, quarantine_rows
 from fraudlake.spark import lakehouse_uri
 from fraudlake.streaming.cdc import decode_cdc
@@ -21,6 +22,8 @@ BRONZE = ("bronze", "transactions")
 QUARANTINE = ("bronze", "transactions_quarantine")
 SILVER = ("silver", "transactions")
 GOLD = {name: ("gold", name) for name in GOLD_TABLES}
+
+CHECKPOINT_INTERVAL = "delta.checkpointInterval"
 
 KAFKA_RECORD_SCHEMA = ("key binary, value binary, topic string, partition int, offset bigint, "
                        "timestamp timestamp, timestampType int")
@@ -41,10 +44,16 @@ def silver_schema(spark: SparkSession) -> StructType:
 
 
 def ensure_tables(spark: SparkSession) -> None:
-    """Create bronze, quarantine and silver if they do not exist yet."""
+    """Create bronze, quarantine and silver if they do not exist yet, and give bronze
+    the checkpoint interval of the settings (also a table made before the setting)."""
     decoded = _empty_batch(spark)
-    (DeltaTable.createIfNotExists(spark).location(uri(BRONZE)).addColumns(bronze_rows(decoded).schema)
-     .partitionedBy("event_date").execute())
+    interval = str(cfg.get_streaming_settings().lakehouse_bronze_checkpoint_interval)
+    bronze = (DeltaTable.createIfNotExists(spark).location(uri(BRONZE)).addColumns(bronze_rows(decoded).schema)
+              .partitionedBy("event_date").property(CHECKPOINT_INTERVAL, interval).execute())
+    if bronze.detail().first().properties.get(CHECKPOINT_INTERVAL) != interval:
+        # A commit of metadata only: the silver query's Delta source reads it and goes on,
+        # since the schema is unchanged.
+        spark.sql(f"ALTER TABLE delta.`{uri(BRONZE)}` SET TBLPROPERTIES ('{CHECKPOINT_INTERVAL}' = '{interval}')")
     DeltaTable.createIfNotExists(spark).location(uri(QUARANTINE)).addColumns(quarantine_rows(decoded).schema).execute()
     # Deletion vectors make the MERGE's updates and deletes mark rows instead of
     # rewriting whole files; deltalake and DuckDB read them.

@@ -16,7 +16,7 @@ from confluent_kafka import Producer
 from fraudlake import settings as cfg
 from fraudlake.lakehouse.gold import optimize, refresh_gold
 from fraudlake.lakehouse.reader import delta_table, query
-from fraudlake.lakehouse.tables import ensure_tables, uri
+from fraudlake.lakehouse.tables import CHECKPOINT_INTERVAL, ensure_tables, uri
 from fraudlake.schema import COLUMN_NAMES
 from fraudlake.streaming.checkpoints import checkpoint_exists, clear_checkpoints
 from tests.conftest import REPO_ROOT
@@ -41,7 +41,7 @@ def lakehouse(full_stack):
 
 
 def bronze_checkpoint_interval() -> str | None:
-    return delta_table(*BRONZE).metadata().configuration.get("delta.checkpointInterval")
+    return delta_table(*BRONZE).metadata().configuration.get(CHECKPOINT_INTERVAL)
 
 
 def _in(keys) -> str:
@@ -143,7 +143,7 @@ def test_a_malformed_record_is_quarantined_with_its_reason_and_the_stream_goes_o
     assert bronze_events([marker]) == []
 
 
-def test_optimize_and_gold_run_with_the_job_stopped_and_keep_every_row(lakehouse, spark):
+def test_optimize_and_gold_run_with_the_job_stopped_and_keep_every_row(lakehouse, spark, db):
     refused = subprocess.run([str(FRAUDLAKE), "lakehouse", "optimize"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert refused.returncode != 0 and "the lakehouse job is running" in refused.stderr
 
@@ -166,13 +166,16 @@ def test_optimize_and_gold_run_with_the_job_stopped_and_keep_every_row(lakehouse
         assert cards == silver_count
 
         # A bronze made before the checkpoint-interval setting (Delta's default, 10) gets
-        # the setting when the job starts; the restart below proves silver reads on.
-        spark.sql(f"ALTER TABLE delta.`{uri(BRONZE)}` SET TBLPROPERTIES ('delta.checkpointInterval' = '10')")
+        # the setting when the job starts, and silver reads on past that metadata commit.
+        spark.sql(f"ALTER TABLE delta.`{uri(BRONZE)}` SET TBLPROPERTIES ('{CHECKPOINT_INTERVAL}' = '10')")
         assert bronze_checkpoint_interval() == "10"
         ensure_tables(spark)
         assert bronze_checkpoint_interval() == str(cfg.get_streaming_settings().lakehouse_bronze_checkpoint_interval)
     finally:
         lakehouse.start()
+    key = f"lake-{uuid.uuid4().hex}"
+    insert(db, a_transaction(key))
+    wait_for_silver(db, [key])
 
 
 @pytest.mark.parametrize(("setting", "value"), [("KAFKA_TOPIC_PREFIX", "no.such"),

@@ -79,6 +79,10 @@ def decode_cdc(records: DataFrame) -> DataFrame:
     the row image's columns (the `before` image for deletes), lsn, source_ts, tx_id,
     and `error`: NULL for a good event, else why it cannot be used. Delete
     tombstones (a NULL value) are dropped: they carry no change.
+
+    Persist the result before filtering it (as the lakehouse job does): Spark pushes a
+    filter on `error` below this projection and inlines the JSON parse into each branch
+    of the error expression, which made one 200,000-record batch 50 times slower.
     """
     frame = (
         records.where(F.col("value").isNotNull())

@@ -82,7 +82,8 @@ def decode_cdc(records: DataFrame) -> DataFrame:
 
     Persist the result before filtering it (as the lakehouse job does): Spark pushes a
     filter on `error` below this projection and inlines the JSON parse into each branch
-    of the error expression, which made one 200,000-record batch 50 times slower.
+    of the error expression: 664 from_json in the plan instead of 1, and 290 s instead
+    of 6 s for a batch of 200,000 records.
     """
     frame = (
         records.where(F.col("value").isNotNull())

@@ -129,6 +129,7 @@ class ConnectSettings(_Base):
     connect_heap: str = Field("256m", description="Heap of the local Kafka Connect JVM. Debezium's queue and the producer's buffer are its only sizeable users: after 700,000 change events at 1,000 tx/s, 33 MB of it was live (jcmd GC.heap_info after a full GC).")
     connector_name: str = Field("postgres-transactions", description="Name of the Debezium connector (file `fraudlake/resources/debezium/connectors/<name>.json`).")
     debezium_heartbeat_ms: int = Field(10000, description="Debezium heartbeat interval; keeps the replication slot advancing when the table is idle.")
+    debezium_poll_interval_ms: int = Field(100, description="Longest a change event waits in Debezium's queue before the connector hands a batch to Kafka: a poll returns when max.batch.size (2,048) events are queued or after this long, so below that rate every event waited up to it (Debezium's default, 500 ms, was half a second of every commit → Kafka latency at 1,000 tx/s). Each poll is one Kafka transaction (exactly-once source), so it is not set near 0.")
 
 
 class MinioSettings(_Base):
@@ -194,6 +195,7 @@ class StreamingSettings(_Base):
     lakehouse_trigger_seconds: float = Field(5.0, description="Trigger interval of the bronze query (Kafka → bronze); bronze latency is about this plus one batch. Each batch costs about a second of a core whatever its size, so on a small machine a longer interval leaves the CPU to the prediction job, whose latency alerts depend on.")
     lakehouse_max_offsets_per_trigger: int = Field(200000, description="Most Kafka records one bronze micro-batch reads (bounds a backfill's batch size).")
     lakehouse_bronze_checkpoint_interval: int = Field(100, ge=1, description="Bronze's Delta checkpoint interval (delta.checkpointInterval, set on the table at the job's start): a checkpoint rewrites the table's state and holds up the next bronze batch by about 4 s, which at Delta's default (every 10th commit) was one batch in ten. Readers replay at most this many commits' JSON after the last checkpoint.")
+    lakehouse_silver_compact_min_files: int = Field(20, ge=2, description="The silver MERGE that leaves this many small files (under 64 MB) compacts them into one (Delta auto compaction, spark.databricks.delta.autoCompact.minNumFiles): every MERGE reads the key of every silver row, and each file costs it S3 requests and a footer.")
     silver_trigger_seconds: float = Field(30.0, description="Trigger interval of the silver query (bronze → silver MERGE). A MERGE reads the whole of silver whatever the batch's size, so fewer, larger batches cost far less CPU; silver is this many seconds behind bronze.")
     gold_refresh_seconds: float = Field(300.0, description="The silver query recomputes the gold tables from silver at most this often; 0: only `fraudlake lakehouse gold` does.")
     lakehouse_vacuum_retention_hours: int = Field(168, description="`fraudlake lakehouse optimize` vacuums files older than this many hours that no table version needs.")

@@ -16,7 +16,7 @@ from confluent_kafka import Producer
 from fraudlake import settings as cfg
 from fraudlake.lakehouse.gold import optimize, refresh_gold
 from fraudlake.lakehouse.reader import delta_table, query
-from fraudlake.lakehouse.tables import CHECKPOINT_INTERVAL, ensure_tables, uri
+from fraudlake.lakehouse.tables import CHECKPOINT_INTERVAL, SILVER_PROPERTIES, ensure_tables, uri
 from fraudlake.schema import COLUMN_NAMES
 from fraudlake.streaming.checkpoints import checkpoint_exists, clear_checkpoints
 from tests.conftest import REPO_ROOT
@@ -147,6 +147,10 @@ def test_optimize_and_gold_run_with_the_job_stopped_and_keep_every_row(lakehouse
     refused = subprocess.run([str(FRAUDLAKE), "lakehouse", "optimize"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert refused.returncode != 0 and "the lakehouse job is running" in refused.stderr
 
+    # The job compacted silver's small files itself (Delta auto compaction, a commit of
+    # its own); the counts below prove that kept every row.
+    compactions = [h for h in delta_table(*SILVER).history() if h["operation"] == "OPTIMIZE"]
+    assert compactions and all(str(h["operationParameters"].get("auto")).lower() == "true" for h in compactions)
     lakehouse.stop()
     try:
         silver_count = query("SELECT count(*) AS n FROM s", s=SILVER).to_pylist()[0]["n"]
@@ -169,8 +173,10 @@ def test_optimize_and_gold_run_with_the_job_stopped_and_keep_every_row(lakehouse
         # the setting when the job starts, and silver reads on past that metadata commit.
         spark.sql(f"ALTER TABLE delta.`{uri(BRONZE)}` SET TBLPROPERTIES ('{CHECKPOINT_INTERVAL}' = '10')")
         assert bronze_checkpoint_interval() == "10"
+        spark.sql(f"ALTER TABLE delta.`{uri(SILVER)}` UNSET TBLPROPERTIES ('delta.autoOptimize.autoCompact')")
         ensure_tables(spark)
         assert bronze_checkpoint_interval() == str(cfg.get_streaming_settings().lakehouse_bronze_checkpoint_interval)
+        assert delta_table(*SILVER).metadata().configuration.items() >= SILVER_PROPERTIES.items()
     finally:
         lakehouse.start()
     key = f"lake-{uuid.uuid4().hex}"

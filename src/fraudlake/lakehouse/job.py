@@ -45,14 +45,40 @@ from fraudlake.streaming.source import read_cdc_topic, starting_offsets
 log = logging.getLogger("fraudlake.lakehouse")
 
 
+# Silver's MERGE and gold refresh read all of silver. With both cores, the gold refresh
+# of 2M rows held both for a minute under load, and bronze batches that take 1–3 s took
+# 7–16 s waiting for a free core. So the job's stages run one task each (a shuffle of one
+# partition, a scan of one split: files are packed up to maxPartitionBytes): silver uses
+# one core at a time and bronze finds the other free. Bronze's own stages are its Kafka
+# partitions, a shuffle of a few rows and a one-file write, so it loses nothing.
+# Set on the job's session before the queries start, and again on each query's session
+# every batch: a query restarted from a checkpoint gets the shuffle partitions the
+# checkpoint recorded, and Delta reads some settings from one session, some from the other.
+def job_conf(compact_min_files: int) -> dict[str, str]:
+    return {
+        "spark.sql.shuffle.partitions": "1",
+        "spark.sql.files.minPartitionNum": "1",
+        "spark.sql.files.maxPartitionBytes": str(8 << 30),
+        # The threshold of silver's auto compaction (tables.SILVER_PROPERTIES).
+        "spark.databricks.delta.autoCompact.minNumFiles": str(compact_min_files),
+    }
+
+
+def configure(session: SparkSession, conf: dict[str, str]) -> None:
+    for key, value in conf.items():
+        session.conf.set(key, value)
+
+
 class BronzeWriter:
     """foreachBatch of the bronze query: decode once, append what is new to each table."""
 
-    def __init__(self, spark: SparkSession):
+    def __init__(self, spark: SparkSession, conf: dict[str, str] | None = None):
         self.written = {BRONZE: last_offsets(spark, BRONZE), QUARANTINE: last_offsets(spark, QUARANTINE)}
+        self.conf = conf or {}
 
     def __call__(self, records: DataFrame, batch_id: int) -> None:
         started = time.perf_counter()
+        configure(records.sparkSession, self.conf)
         # Cached for the two appends, and before they filter it (see decode_cdc: a filter
         # on the uncached decode re-parses the JSON in every branch of `error`).
         decoded = T.raw_only_where_quarantined(decode_cdc(records)).persist()
@@ -101,11 +127,13 @@ def merge_changes(silver: DeltaTable, changes: DataFrame) -> None:
 class SilverWriter:
     """foreachBatch of the silver query: MERGE the newest change per key; refresh gold."""
 
-    def __init__(self, gold_refresh_seconds: float):
+    def __init__(self, gold_refresh_seconds: float, conf: dict[str, str]):
         self.gold_refresh_seconds = gold_refresh_seconds
         self.gold_refreshed = 0.0
+        self.conf = conf
 
     def __call__(self, changes: DataFrame, batch_id: int) -> None:
+        configure(changes.sparkSession, self.conf)
         # The table is looked up per batch: a DeltaTable object can keep an old snapshot.
         merge_changes(DeltaTable.forPath(changes.sparkSession, uri(SILVER)), changes)
         if self.gold_refresh_seconds and time.monotonic() - self.gold_refreshed >= self.gold_refresh_seconds:
@@ -131,11 +159,11 @@ def start_bronze(spark: SparkSession, writer: BronzeWriter) -> StreamingQuery:
             .trigger(processingTime=f"{streaming.lakehouse_trigger_seconds} seconds").start())
 
 
-def start_silver(spark: SparkSession) -> StreamingQuery:
+def start_silver(spark: SparkSession, conf: dict[str, str]) -> StreamingQuery:
     streaming = cfg.get_streaming_settings()
     changes = spark.readStream.format("delta").load(uri(BRONZE))
     return (changes.writeStream.queryName("silver")
-            .foreachBatch(SilverWriter(streaming.gold_refresh_seconds))
+            .foreachBatch(SilverWriter(streaming.gold_refresh_seconds, conf))
             .option("checkpointLocation", _checkpoint("silver"))
             .trigger(processingTime=f"{streaming.silver_trigger_seconds} seconds").start())
 
@@ -152,10 +180,12 @@ def _in_pool(spark: SparkSession, pool: str, start: Callable[[], StreamingQuery]
 
 
 def start_queries(spark: SparkSession, stopping: threading.Event) -> list[StreamingQuery]:
+    conf = job_conf(cfg.get_streaming_settings().lakehouse_silver_compact_min_files)
+    configure(spark, conf)
     ensure_tables(spark)
-    writer = BronzeWriter(spark)
+    writer = BronzeWriter(spark, conf)
     return [_in_pool(spark, "bronze", lambda: start_bronze(spark, writer)),
-            _in_pool(spark, "silver", lambda: start_silver(spark))]
+            _in_pool(spark, "silver", lambda: start_silver(spark, conf))]
 
 
 def main() -> int:

@@ -47,6 +47,7 @@ def connector_env(postgres: PostgresSettings, connect: ConnectSettings, kafka: K
         "POSTGRES_PUBLICATION": postgres.postgres_publication,
         "POSTGRES_SLOT": postgres.postgres_slot,
         "DEBEZIUM_HEARTBEAT_MS": str(connect.debezium_heartbeat_ms),
+        "DEBEZIUM_POLL_INTERVAL_MS": str(connect.debezium_poll_interval_ms),
         "KAFKA_TOPIC_PREFIX": kafka.kafka_topic_prefix,
     }
 

@@ -65,6 +65,7 @@ def test_each_op_decodes_to_the_values_python_gives(spark):
 
 @pytest.mark.parametrize(("value", "reason"), [
     (b"not json", "not JSON"),
+    (b'{"op": "c", "after": "a string, not a row"}', "JSON, but not shaped like a Debezium change event"),
     (b'{"after": {"trans_num": "x"}}', "not a Debezium change event: no op"),
     (b'{"op": "z", "after": {"trans_num": "x"}}', "unsupported op z"),
     (envelope("c"), "op c without an after image"),

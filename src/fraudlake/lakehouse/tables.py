@@ -52,8 +52,9 @@ def bronze_properties() -> dict[str, str]:
 # row, and on S3 each file costs requests and a footer whatever its size: 116 files of
 # 1.8M rows took 2.6 s to scan, one file 0.8 s (stack idle). So each MERGE writes one
 # file (optimized write) and the MERGE that leaves LAKEHOUSE_SILVER_COMPACT_MIN_FILES
-# small files compacts them (auto compaction), instead of the count growing by four a
-# batch until `fraudlake lakehouse optimize` runs.
+# small files compacts them (auto compaction; not while bronze is catching up, see
+# job.SilverWriter), instead of the count growing by four a batch until
+# `fraudlake lakehouse optimize` runs.
 SILVER_PROPERTIES = {
     "delta.enableDeletionVectors": "true",
     "delta.autoOptimize.optimizeWrite": "true",

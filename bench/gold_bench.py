@@ -12,7 +12,6 @@ the first refresh includes the JVM's warm-up.
 
 from __future__ import annotations
 
-import os
 import statistics
 import tempfile
 import time
@@ -20,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+import psutil
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -46,9 +46,9 @@ def generated_silver(spark: SparkSession, rows: int):
     ).select(*GOLD_INPUT_COLUMNS)
 
 
-def jvm_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+def jvm_cpu_seconds(jvm: psutil.Process) -> float:
+    times = jvm.cpu_times()
+    return times.user + times.system
 
 
 @click.command()
@@ -57,7 +57,7 @@ def jvm_cpu_seconds(pid: int) -> float:
 def main(rows: int, repeat: int) -> None:
     spark = build_spark_session("fraudlake-gold-bench", {"spark.ui.enabled": "false"})
     configure(spark, job_conf(compact_min_files=20))
-    pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    jvm = psutil.Process(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
     with tempfile.TemporaryDirectory(prefix="gold-bench-") as root:
         def locate(table: tuple[str, ...]) -> str:
             return str(Path(root, *table))
@@ -66,10 +66,10 @@ def main(rows: int, repeat: int) -> None:
         generated_silver(spark, rows).repartition(4).write.format("delta").save(locate(SILVER))
         walls, cpus = [], []
         for run in range(1, repeat + 1):
-            cpu, started = jvm_cpu_seconds(pid), time.perf_counter()
+            cpu, started = jvm_cpu_seconds(jvm), time.perf_counter()
             written = refresh_gold(spark, locate)
             walls.append(time.perf_counter() - started)
-            cpus.append(jvm_cpu_seconds(pid) - cpu)
+            cpus.append(jvm_cpu_seconds(jvm) - cpu)
             click.echo(f"refresh {run}/{repeat}: {walls[-1]:.1f} s, JVM CPU {cpus[-1]:.1f} s; rows written {written}")
         click.echo(f"median of {repeat}: {statistics.median(walls):.1f} s, JVM CPU {statistics.median(cpus):.1f} s")
     spark.stop()

@@ -38,8 +38,9 @@ TEST_ENV = {
     # Shorter waits than a deployment needs, so the job tests see results sooner.
     "LAKEHOUSE_TRIGGER_SECONDS": "1",
     "SILVER_TRIGGER_SECONDS": "2",
-    # Silver's auto compaction after every few MERGEs, so the job tests (kill -9 and
-    # cleared checkpoints included) run through it, not only a long-running deployment.
+    # Silver's auto compaction after every three MERGEs of a running job, so the job
+    # tests (kill -9 and cleared checkpoints included) run through it, not only a
+    # long-running deployment.
     "LAKEHOUSE_SILVER_COMPACT_MIN_FILES": "3",
     "JOB_RESTART_SECONDS": "3",
     "PREDICTION_EXPORT_SECONDS": "2",

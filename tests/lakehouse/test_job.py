@@ -147,10 +147,19 @@ def test_optimize_and_gold_run_with_the_job_stopped_and_keep_every_row(lakehouse
     refused = subprocess.run([str(FRAUDLAKE), "lakehouse", "optimize"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert refused.returncode != 0 and "the lakehouse job is running" in refused.stderr
 
-    # The job compacted silver's small files itself (Delta auto compaction, a commit of
-    # its own); the counts below prove that kept every row.
-    compactions = [h for h in delta_table(*SILVER).history() if h["operation"] == "OPTIMIZE"]
-    assert compactions and all(str(h["operationParameters"].get("auto")).lower() == "true" for h in compactions)
+    # The job compacts silver's small files itself (Delta auto compaction, a commit of its
+    # own) once it has written LAKEHOUSE_SILVER_COMPACT_MIN_FILES (3) since it started:
+    # three MERGEs in a row make a compaction; the counts below prove it kept every row.
+    def compactions() -> list[dict]:
+        return [h for h in delta_table(*SILVER).history() if h["operation"] == "OPTIMIZE"]
+
+    before = len(compactions())
+    for _ in range(3):
+        key = f"lake-{uuid.uuid4().hex}"
+        insert(db, a_transaction(key))
+        wait_for_silver(db, [key])
+    wait_for(lambda: len(compactions()) > before, timeout=60, what="silver compacted by the job")
+    assert all(str(h["operationParameters"].get("auto")).lower() == "true" for h in compactions())
     lakehouse.stop()
     try:
         silver_count = query("SELECT count(*) AS n FROM s", s=SILVER).to_pylist()[0]["n"]

@@ -31,12 +31,16 @@ def operations(spark, path: str) -> list[str]:
     return [row.operation for row in DeltaTable.forPath(spark, path).history().orderBy("version").collect()]
 
 
-def test_compaction_waits_while_bronze_catches_up_and_runs_once_it_has(spark, tmp_path, session_conf_restored):
-    path = str(tmp_path / "silver")
+def create_silver(spark, path: str) -> None:
     builder = DeltaTable.createIfNotExists(spark).location(path).addColumns(silver_schema(spark))
     for key, value in SILVER_PROPERTIES.items():
         builder = builder.property(key, value)
     builder.execute()
+
+
+def test_compaction_waits_while_bronze_catches_up_and_runs_once_it_has(spark, tmp_path, session_conf_restored):
+    path = str(tmp_path / "silver")
+    create_silver(spark, path)
     behind = {"records": 10_000}
     writer = SilverWriter(spark, job_conf(compact_min_files=2), gold_refresh_seconds=0,
                           records_behind=lambda: behind["records"], backlog=1_000, path=path)
@@ -52,6 +56,29 @@ def test_compaction_waits_while_bronze_catches_up_and_runs_once_it_has(spark, tm
     silver = spark.read.format("delta").load(path)
     assert sorted(r.trans_num for r in silver.collect()) == ["t0", "t1", "t2", "t3"]
     assert len(silver.inputFiles()) == 1
+
+
+def test_small_files_from_before_do_not_make_every_merge_compact(spark, tmp_path, session_conf_restored):
+    """Silver already holds small files this driver did not write (a restarted job):
+    compaction still waits for the threshold. Delta's default rule compacts a table's
+    small files at the first MERGE after a restart, and again after every MERGE for as
+    long as the file it compacts into stays under 64 MB (measured: a 300-row MERGE, then
+    an OPTIMIZE of 32 MB, every 30 s)."""
+    path = str(tmp_path / "silver")
+    create_silver(spark, path)
+    behind = {"records": 10_000}
+    writer = SilverWriter(spark, job_conf(compact_min_files=4), gold_refresh_seconds=0,
+                          records_behind=lambda: behind["records"], backlog=1_000, path=path)
+    writer(bronze_batch(spark, [event("c", "t0", 10)]), 0)  # a small file, written while behind
+    behind["records"] = 0
+
+    for batch in (1, 2):  # two and three small files: under the threshold of four
+        writer(bronze_batch(spark, [event("c", f"t{batch}", 10 + batch)]), batch)
+    assert "OPTIMIZE" not in operations(spark, path)
+
+    writer(bronze_batch(spark, [event("c", "t3", 13)]), 3)  # the fourth
+    assert operations(spark, path)[-2:] == ["MERGE", "OPTIMIZE"]
+    assert len(spark.read.format("delta").load(path).inputFiles()) == 1
 
 
 @pytest.mark.parametrize("error", [TopicUnavailable("Kafka is not reachable (KAFKA_BOOTSTRAP_SERVERS)"),

@@ -4,7 +4,7 @@ filter, the silver MERGE rules and the gold aggregates."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -32,8 +32,11 @@ def kafka_batch(spark, values: list[bytes | None], partition: int = 0, first_off
     return spark.createDataFrame(rows, KAFKA_RECORD_SCHEMA)
 
 
+INGESTED_AT = datetime(2026, 11, 25, 12, 0, 1, tzinfo=timezone.utc)
+
+
 def bronze_batch(spark, values, **kwargs):
-    return T.bronze_rows(decode_cdc(kafka_batch(spark, values, **kwargs)))
+    return T.bronze_rows(decode_cdc(kafka_batch(spark, values, **kwargs)), INGESTED_AT)
 
 
 def test_bronze_keeps_every_good_event_and_quarantine_the_others(spark):
@@ -41,15 +44,17 @@ def test_bronze_keeps_every_good_event_and_quarantine_the_others(spark):
     decoded = T.raw_only_where_quarantined(
         decode_cdc(kafka_batch(spark, [event("c", "a", 10), b"{oops", None, event("d", "a", 20)])))
     assert [r.raw_value for r in decoded.orderBy("kafka_offset").collect()] == [None, "{oops", None]
-    bronze = T.bronze_rows(decoded)
+    bronze = T.bronze_rows(decoded, INGESTED_AT)
     assert bronze.columns == list(T.BRONZE_COLUMNS)
     rows = bronze.orderBy("kafka_offset").collect()
     assert [(r.op, r.trans_num, r.lsn, r.kafka_offset, r.tx_id) for r in rows] == [("c", "a", 10, 0, 1), ("d", "a", 20, 3, 2)]
     assert rows[0].event_date == date(2023, 11, 14)  # the source commit's day (ts_ms 1.7e12)
     assert rows[0].amt == Decimal("4.97") and rows[1].amt is not None  # the delete keeps its before image
+    assert {r.ingested_at.astimezone(timezone.utc) for r in rows} == {INGESTED_AT}
 
-    (bad,) = T.quarantine_rows(decoded).collect()
+    (bad,) = T.quarantine_rows(decoded, INGESTED_AT).collect()
     assert (bad.raw_value, bad.kafka_offset, bad.reason) == ("{oops", 1, "not JSON")
+    assert bad.quarantined_at.astimezone(timezone.utc) == INGESTED_AT
 
 
 def test_after_offsets_drops_what_a_table_already_holds(spark):
@@ -57,6 +62,24 @@ def test_after_offsets_drops_what_a_table_already_holds(spark):
     kept = T.after_offsets(decode_cdc(batch), {1: 12, 0: 99})
     assert [r.kafka_offset for r in kept.orderBy("kafka_offset").collect()] == [13, 14]
     assert T.after_offsets(batch, {}).count() == 5
+    assert T.after_offsets(decode_cdc(batch), {0: 99}).count() == 5  # nothing written yet from partition 1
+
+
+def test_a_new_batch_time_and_new_offsets_compile_no_new_code(spark):
+    """Bronze writes every few seconds with a new time and new offsets; both are data to
+    the generated code, so only the first batch compiles (see transforms.with_time)."""
+    compilations = spark.sparkContext._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
+    batch = decode_cdc(kafka_batch(spark, [event("c", f"k{i}", i) for i in range(5)])).cache()
+
+    def write(n: int) -> int:
+        before = compilations.getCount()
+        rows = T.after_offsets(T.bronze_rows(batch, INGESTED_AT + timedelta(seconds=5 * n)), {0: n})
+        assert rows.count() == 4 - n
+        rows.write.format("noop").mode("overwrite").save()
+        return compilations.getCount() - before
+
+    write(0)
+    assert [write(n) for n in (1, 2, 3)] == [0, 0, 0]
 
 
 def test_the_newest_change_per_key_is_the_highest_lsn_then_the_later_record(spark):

@@ -8,13 +8,15 @@ column added to a transform is a column of the table.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from fraudlake import settings as cfg
-from fraudlake.lakehouse.transforms import GOLD_TABLES, SILVER_COLUMNS, bronze_rows, quarantine_rows
+from fraudlake.lakehouse.transforms import GOLD_TABLES, SILVER_COLUMNS, bronze_rows, quarantine_rows, silver_source
 from fraudlake.spark import lakehouse_uri
 from fraudlake.streaming.cdc import decode_cdc
 
@@ -38,9 +40,8 @@ def _empty_batch(spark: SparkSession) -> DataFrame:
 
 
 def silver_schema(spark: SparkSession) -> StructType:
-    bronze = bronze_rows(_empty_batch(spark))
-    return bronze.select(*[c for c in SILVER_COLUMNS if c != "updated_at"],
-                         F.current_timestamp().alias("updated_at")).schema
+    now = datetime.now(timezone.utc)
+    return silver_source(bronze_rows(_empty_batch(spark), now), now).select(*SILVER_COLUMNS).schema
 
 
 def bronze_properties() -> dict[str, str]:
@@ -89,8 +90,9 @@ def ensure_tables(spark: SparkSession) -> None:
     """Create bronze, quarantine and silver if they do not exist yet, with the table
     properties above (also on a table made before them)."""
     decoded = _empty_batch(spark)
-    _create(spark, BRONZE, bronze_rows(decoded).schema, bronze_properties(), partitioned_by="event_date")
-    _create(spark, QUARANTINE, quarantine_rows(decoded).schema, {})
+    now = datetime.now(timezone.utc)
+    _create(spark, BRONZE, bronze_rows(decoded, now).schema, bronze_properties(), partitioned_by="event_date")
+    _create(spark, QUARANTINE, quarantine_rows(decoded, now).schema, {})
     _create(spark, SILVER, silver_schema(spark), SILVER_PROPERTIES)
 
 

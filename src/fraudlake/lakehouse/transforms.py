@@ -6,6 +6,8 @@ applies these and writes, and the tests call them on small DataFrames.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -19,7 +21,22 @@ BRONZE_COLUMNS = ("op", *ROW_COLUMNS, *EVENT_COLUMNS, *KAFKA_COLUMNS, "ingested_
 SILVER_COLUMNS = (*ROW_COLUMNS, "lsn", "source_ts", "updated_at")
 
 
-def bronze_rows(decoded: DataFrame) -> DataFrame:
+def with_time(frame: DataFrame, name: str, at: datetime) -> DataFrame:
+    """`frame` with a column `name` that holds `at` on every row.
+
+    Joined in from a one-row table rather than written as a literal (or as
+    current_timestamp(), which Spark turns into one): Spark writes a timestamp literal
+    into the Java code it generates for a stage, so a new time every micro-batch meant
+    new code to compile every batch, and new classes for the JVM's JIT to compile again
+    (its compiler thread was using ~0.3 of a core in the lakehouse driver). A one-row
+    table's value is data: the code is the same each batch and compiled once. A bronze
+    write of 5,000 records: 4.25 compilations → 0, driver CPU 1.80 → 1.61 s (README).
+    """
+    one_row = frame.sparkSession.sql(f"VALUES (TIMESTAMP '{at.isoformat()}') AS one_row(`{name}`)")
+    return frame.crossJoin(F.broadcast(one_row))
+
+
+def bronze_rows(decoded: DataFrame, ingested_at: datetime) -> DataFrame:
     """The good events of a decoded batch as bronze rows: one per change event.
 
     `event_date` (the partition column) is the day the change was committed at the
@@ -27,18 +44,16 @@ def bronze_rows(decoded: DataFrame) -> DataFrame:
     two partitions however old the transactions it carries are (a backfill of 2019
     data would otherwise scatter small files over hundreds of days).
     """
-    return decoded.where(F.col("error").isNull()).select(
-        "op", *ROW_COLUMNS, *EVENT_COLUMNS, *KAFKA_COLUMNS,
-        F.current_timestamp().alias("ingested_at"),
+    return with_time(decoded.where(F.col("error").isNull()), "ingested_at", ingested_at).select(
+        "op", *ROW_COLUMNS, *EVENT_COLUMNS, *KAFKA_COLUMNS, "ingested_at",
         F.to_date(F.coalesce("source_ts", "kafka_timestamp")).alias("event_date"),
     )
 
 
-def quarantine_rows(decoded: DataFrame) -> DataFrame:
+def quarantine_rows(decoded: DataFrame, quarantined_at: datetime) -> DataFrame:
     """The events of a decoded batch that cannot be used, raw, with the reason."""
-    return decoded.where(F.col("error").isNotNull()).select(
-        "raw_key", "raw_value", *KAFKA_COLUMNS, F.col("error").alias("reason"),
-        F.current_timestamp().alias("quarantined_at"),
+    return with_time(decoded.where(F.col("error").isNotNull()), "quarantined_at", quarantined_at).select(
+        "raw_key", "raw_value", *KAFKA_COLUMNS, F.col("error").alias("reason"), "quarantined_at",
     )
 
 
@@ -59,10 +74,11 @@ def after_offsets(frame: DataFrame, last_written: dict[int, int]) -> DataFrame:
     """
     if not last_written:
         return frame
-    bound: Column = F.lit(-1)
-    for partition, offset in last_written.items():
-        bound = F.when(F.col("kafka_partition") == partition, F.lit(offset)).otherwise(bound)
-    return frame.where(F.col("kafka_offset") > bound)
+    # One map literal, not a literal per partition: Spark keeps a map out of the code it
+    # generates (see with_time), so new offsets do not mean new code to compile.
+    last = F.create_map(*[value for partition, offset in sorted(last_written.items())
+                          for value in (F.lit(partition), F.lit(offset).cast("long"))])
+    return frame.where(F.col("kafka_offset") > F.coalesce(F.try_element_at(last, F.col("kafka_partition")), F.lit(-1)))
 
 
 def latest_change_per_key(changes: DataFrame) -> DataFrame:
@@ -82,9 +98,14 @@ SILVER_INSERT_WHEN = "s.op <> 'd'"
 
 
 def silver_values() -> dict[str, str]:
-    """Column → source expression for the MERGE's update and insert."""
-    return {f"`{name}`": f"s.`{name}`" for name in (*ROW_COLUMNS, "lsn", "source_ts")} | {
-        "updated_at": "current_timestamp()"}
+    """Column → source expression for the MERGE's update and insert (the source carries
+    `updated_at`: see silver_source)."""
+    return {f"`{name}`": f"s.`{name}`" for name in SILVER_COLUMNS}
+
+
+def silver_source(changes: DataFrame, updated_at: datetime) -> DataFrame:
+    """The source of silver's MERGE: the newest change per key, stamped with the time."""
+    return with_time(latest_change_per_key(changes), "updated_at", updated_at)
 
 
 def _fraud_totals() -> list[Column]:

@@ -135,7 +135,7 @@ class BronzeWriter:
 def merge_changes(silver: DeltaTable, changes: DataFrame) -> None:
     """Apply a batch of bronze rows to silver: the newest change per key, if it is newer."""
     (silver.alias("t")
-     .merge(T.silver_source(changes, datetime.now(timezone.utc)).alias("s"), T.SILVER_MERGE_CONDITION)
+     .merge(T.latest_change_per_key(changes).alias("s"), T.SILVER_MERGE_CONDITION)
      .whenMatchedDelete(condition=T.SILVER_DELETE_WHEN)
      .whenMatchedUpdate(condition=T.SILVER_UPDATE_WHEN, set=T.silver_values())
      .whenNotMatchedInsert(condition=T.SILVER_INSERT_WHEN, values=T.silver_values())

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from fraudlake import settings as cfg
-from fraudlake.lakehouse.transforms import GOLD_TABLES, SILVER_COLUMNS, bronze_rows, quarantine_rows, silver_source
+from fraudlake.lakehouse.transforms import GOLD_TABLES, SILVER_COLUMNS, bronze_rows, quarantine_rows
 from fraudlake.spark import lakehouse_uri
 from fraudlake.streaming.cdc import decode_cdc
 
@@ -40,8 +40,9 @@ def _empty_batch(spark: SparkSession) -> DataFrame:
 
 
 def silver_schema(spark: SparkSession) -> StructType:
-    now = datetime.now(timezone.utc)
-    return silver_source(bronze_rows(_empty_batch(spark), now), now).select(*SILVER_COLUMNS).schema
+    bronze = bronze_rows(_empty_batch(spark), datetime.now(timezone.utc))
+    return bronze.select(*[c for c in SILVER_COLUMNS if c != "updated_at"],
+                         F.current_timestamp().alias("updated_at")).schema
 
 
 def bronze_properties() -> dict[str, str]:

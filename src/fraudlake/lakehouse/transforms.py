@@ -98,14 +98,14 @@ SILVER_INSERT_WHEN = "s.op <> 'd'"
 
 
 def silver_values() -> dict[str, str]:
-    """Column → source expression for the MERGE's update and insert (the source carries
-    `updated_at`: see silver_source)."""
-    return {f"`{name}`": f"s.`{name}`" for name in SILVER_COLUMNS}
+    """Column → source expression for the MERGE's update and insert.
 
-
-def silver_source(changes: DataFrame, updated_at: datetime) -> DataFrame:
-    """The source of silver's MERGE: the newest change per key, stamped with the time."""
-    return with_time(latest_change_per_key(changes), "updated_at", updated_at)
+    `updated_at` stays current_timestamp() (a compilation per MERGE, every 30 s), not
+    with_time: Spark sizes a join as the product of its sides, so the cross join made a
+    30,000-row source look 16 times larger (10.4 MB), past the broadcast threshold, and
+    the MERGE would sort all of silver to join it instead of broadcasting the batch."""
+    return {f"`{name}`": f"s.`{name}`" for name in (*ROW_COLUMNS, "lsn", "source_ts")} | {
+        "updated_at": "current_timestamp()"}
 
 
 def _fraud_totals() -> list[Column]:

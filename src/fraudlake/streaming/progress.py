@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
-from pyspark.sql.streaming import StreamingQueryListener
+from pyspark.java_gateway import ensure_callback_server_started
+from pyspark.sql import SparkSession
 
 from fraudlake.settings import PostgresSettings
 
@@ -67,31 +68,52 @@ class ProgressStore:
             self._conn = None
 
 
-class ProgressListener(StreamingQueryListener):
-    """Spark's query events, written to the progress table as they happen."""
+class ProgressListener:
+    """Spark's query events, written to the progress table as they happen.
+
+    It implements the JVM's listener interface itself (through Py4J) and reads each
+    event as its JSON: one call into the JVM per event. pyspark's StreamingQueryListener
+    rebuilds a progress event field by field, with a call into the JVM for each, and
+    those calls ran on Spark's listener thread: 53–65 ms of its CPU per event, against
+    1.6 ms this way (a local no-op query, 30 events each). That was 0.15 of a core in
+    the prediction job, whose 0.25-s trigger makes 2–4 progress events a second.
+    """
 
     def __init__(self, store: ProgressStore):
         self.store = store
         self._names: dict[str, str] = {}  # query id -> name: idle and termination events carry only the id
 
-    def onQueryStarted(self, event) -> None:
-        self._names[str(event.id)] = event.name
-        self.store.record(event.name, "running")
+    def register(self, spark: SparkSession) -> None:
+        ensure_callback_server_started(spark.sparkContext._gateway)
+        self._jlistener = spark.sparkContext._jvm.org.apache.spark.sql.streaming.PythonStreamingQueryListenerWrapper(self)
+        spark._jsparkSession.streams().addListener(self._jlistener)
 
-    def onQueryProgress(self, event) -> None:
-        progress = json.loads(event.progress.json)
+    def remove(self, spark: SparkSession) -> None:
+        spark._jsparkSession.streams().removeListener(self._jlistener)
+
+    def onQueryStarted(self, jevent) -> None:
+        event = json.loads(jevent.json())
+        self._names[event["id"]] = event["name"]
+        self.store.record(event["name"], "running")
+
+    def onQueryProgress(self, jevent) -> None:
+        progress = json.loads(jevent.json())["progress"]
         self.store.record(progress["name"], "running", batch_id=progress["batchId"], progress=progress)
 
-    def onQueryIdle(self, event) -> None:
+    def onQueryIdle(self, jevent) -> None:
         # Keeps updated_at fresh while no data arrives, so "healthy" means "alive now".
-        self.store.record(self._name_of(event), "running")
+        self.store.record(self._name_of(json.loads(jevent.json())), "running")
 
-    def onQueryTerminated(self, event) -> None:
-        state = "failed" if event.exception else "stopped"
-        self.store.record(self._name_of(event), state, error=(event.exception or "")[:2000] or None)
+    def onQueryTerminated(self, jevent) -> None:
+        event = json.loads(jevent.json())
+        state = "failed" if event["exception"] else "stopped"
+        self.store.record(self._name_of(event), state, error=(event["exception"] or "")[:2000] or None)
 
-    def _name_of(self, event) -> str:
-        return self._names.get(str(event.id), "?")
+    def _name_of(self, event: dict) -> str:
+        return self._names.get(event["id"], "?")
+
+    class Java:
+        implements = ["org.apache.spark.sql.streaming.PythonStreamingQueryListener"]
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def run_job(name: str, start_queries: StartQueries, *, ui_port: int, driver_memo
     spark = build_spark_session(f"fraudlake-{name}", {"spark.ui.port": str(ui_port)}
                                 | ({"spark.driver.memory": driver_memory} if driver_memory else {}))
     store = ProgressStore(cfg.get_postgres_settings(), name)
-    spark.streams.addListener(ProgressListener(store))
+    ProgressListener(store).register(spark)
     threads = [threading.Thread(target=work, args=(spark, stopping), name=work.__name__, daemon=True)
                for work in background]
     for thread in threads:

@@ -84,6 +84,8 @@ class ProgressListener:
         self._names: dict[str, str] = {}  # query id -> name: idle and termination events carry only the id
 
     def register(self, spark: SparkSession) -> None:
+        # The JVM wrapper pyspark's own addListener uses; pyspark is pinned, and
+        # tests/streaming/test_progress.py would catch an upgrade that moves it.
         ensure_callback_server_started(spark.sparkContext._gateway)
         self._jlistener = spark.sparkContext._jvm.org.apache.spark.sql.streaming.PythonStreamingQueryListenerWrapper(self)
         spark._jsparkSession.streams().addListener(self._jlistener)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import psycopg
 import pytest
 
 from fraudlake.streaming.progress import ProgressListener, ProgressStore, read_progress
+from tests.streaming.helpers import wait_for
 
 pytestmark = pytest.mark.spark
 
@@ -17,15 +16,6 @@ JOB = "progress-listener-test"
 def _fail_at_batch_3(batch, batch_id: int) -> None:
     if batch_id == 3:
         raise ValueError("batch 3 refused on purpose")
-
-
-def _wait_for(predicate, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (found := predicate()):
-            return found
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def test_each_query_state_batch_and_failure_are_recorded(spark, postgres_service):
@@ -40,16 +30,17 @@ def test_each_query_state_batch_and_failure_are_recorded(spark, postgres_service
         stopped = rate.writeStream.queryName("stopped").format("noop").trigger(processingTime="200 milliseconds").start()
         with pytest.raises(Exception, match="batch 3 refused on purpose"):
             failing.awaitTermination(60)
-        _wait_for(lambda: (stopped.lastProgress or {}).get("batchId", -1) >= 2)
+        wait_for(lambda: (stopped.lastProgress or {}).get("batchId", -1) >= 2, timeout=60, interval=0.2,
+                 what="the stopped query's third batch")
         stopped.stop()
 
-        def states():
-            rows = {status.query: status for status in read_progress(postgres_service, JOB)}
-            done = {"failing", "stopped"} <= rows.keys() and {rows[q].state for q in ("failing", "stopped")} == {
-                "failed", "stopped"}
-            return rows if done else None
+        def recorded() -> dict:
+            return {status.query: status for status in read_progress(postgres_service, JOB)}
 
-        rows = _wait_for(states)
+        wait_for(lambda: {query: status.state for query, status in recorded().items()}
+                 == {"failing": "failed", "stopped": "stopped"}, timeout=60, interval=0.2,
+                 what="both queries' ends recorded")
+        rows = recorded()
     finally:
         listener.remove(spark)
     failing_row, stopped_row = rows["failing"], rows["stopped"]

@@ -153,7 +153,13 @@ class SilverWriter:
     backfill): the gold refresh reads all of silver and auto compaction rewrites its
     small files, each on the core bronze needs to catch up. In a 1.3M-row backfill a
     compaction took 84 s of a core, and the bronze batches beside it took 60–85 s to
-    decode instead of ~30 s. Both run at the first batch after bronze has caught up.
+    decode instead of ~30 s.
+
+    It also waits one batch more. The batch that starts just as bronze has caught up
+    merges what bronze held then, while bronze is still writing its last catch-up
+    batch (up to `backlog` records); upkeep in that batch (33 s of a 53-s batch, in
+    a 1.3M-row backfill) kept those rows out of silver until the batch after it, 52 s
+    after bronze held them. Upkeep runs in the batch after that one, which merges them.
     """
 
     def __init__(self, spark: SparkSession, conf: dict[str, str], gold_refresh_seconds: float,
@@ -165,6 +171,7 @@ class SilverWriter:
         self.records_behind = records_behind
         self.backlog = backlog
         self.path = path or uri(SILVER)
+        self.caught_up_batches = 1  # consecutive batches that began with bronze caught up
 
     def catching_up(self) -> bool:
         try:
@@ -173,19 +180,25 @@ class SilverWriter:
             log.warning("silver: cannot tell how far bronze is behind: %s", exc)
             return False
 
+    def upkeep_waits(self) -> bool:
+        """Whether this batch leaves compaction and the gold refresh for later (see above)."""
+        self.caught_up_batches = 0 if self.catching_up() else self.caught_up_batches + 1
+        return self.caught_up_batches < 2
+
     def __call__(self, changes: DataFrame, batch_id: int) -> None:
         configure(changes.sparkSession, self.conf)
-        catching_up = self.catching_up()
+        waits = self.upkeep_waits()
         # Set on both sessions: Delta reads some settings from the job's, some from the query's.
         for session in (self.spark, changes.sparkSession):
-            if catching_up:
+            if waits:
                 session.conf.set(AUTO_COMPACT_ENABLED, "false")
             else:
                 session.conf.unset(AUTO_COMPACT_ENABLED)
         # The table is looked up per batch: a DeltaTable object can keep an old snapshot.
         merge_changes(DeltaTable.forPath(changes.sparkSession, self.path), changes)
-        if catching_up:
-            log.info("silver batch %d: bronze is catching up; compaction and the gold refresh wait", batch_id)
+        if waits:
+            log.info("silver batch %d: bronze %s; compaction and the gold refresh wait", batch_id,
+                     "is catching up" if self.caught_up_batches == 0 else "has just caught up")
         elif self.gold_refresh_seconds and time.monotonic() - self.gold_refreshed >= self.gold_refresh_seconds:
             refresh_gold(changes.sparkSession)
             self.gold_refreshed = time.monotonic()

@@ -39,12 +39,13 @@ def spark_conf() -> dict[str, str]:
         # 400 compilations a second and 0.4 of a core; with flushing off, 30 and 0.12.
         "spark.driver.extraJavaOptions": spark.spark_jvm_options,
         "spark.executor.extraJavaOptions": spark.spark_jvm_options,
-        # Spark keeps the classes it generates for a plan in a cache of 100 by default, and
-        # that cache (Guava's, LRU within each of its segments) let go of classes that were
-        # still in use: in the lakehouse job, every silver MERGE compiled the same ~40
-        # classes again (1.8 MB of Java source every 30 s, then the JIT compiling them
-        # anew while they ran interpreted): 177 compilations of 45 distinct classes in
-        # 100 s at 1,000 tx/s. With room for 1,000, each class is compiled once.
+        # Spark keeps the classes it generates in a cache of 100 by default, keyed by code
+        # and class loader (a query's thread and its tasks each compile a class), and the
+        # limit is Guava's, applied per segment (4 segments of ~25). Too small for the
+        # lakehouse job: every silver MERGE compiled the same ~40 classes again (1.8 MB of
+        # Java source every 30 s, then the JIT compiling them anew while they ran
+        # interpreted): 177 compilations of 45 distinct classes in 100 s at 1,000 tx/s.
+        # With room for 1,000: 8, each the MERGE's current_timestamp() (silver_values).
         "spark.sql.codegen.cache.maxEntries": "1000",
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.showConsoleProgress": "false",

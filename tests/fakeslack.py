@@ -18,6 +18,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -37,6 +38,9 @@ class FakeSlack:
         self._received: list[Received] = []
         self._statuses: list[int] = []
         self._scripted: deque[tuple[int, str, dict[str, str]]] = deque()
+        # Called (in the server's thread) with each request before it is answered, to look
+        # at the sender's state while its message is in flight.
+        self.on_request: Callable[[], None] | None = None
         # A token in the path, like a real webhook's secret, so tests can check it never leaks.
         self.token = secrets.token_urlsafe(18)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -120,6 +124,8 @@ class FakeSlack:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if fake.on_request is not None:
+                    fake.on_request()
                 status, body, headers = fake._answer(self.path, raw)
                 data = body.encode()
                 self.send_response(status)

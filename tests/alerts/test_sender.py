@@ -127,6 +127,25 @@ def test_each_pending_alert_arrives_once_with_its_blocks(postgres_service, db, s
         sender.close()
 
 
+def test_slack_gets_a_message_once_its_rows_are_marked_sent_so_only_the_commit_follows(
+        postgres_service, db, slack, add_alert):
+    """The one at-least-once window (a crash between Slack's 200 and the commit) is as
+    short as it can be: while Slack holds the request, the sender's transaction has
+    already marked the rows sent, uncommitted, so its answer is followed by the COMMIT."""
+    in_flight: list[tuple[str, str]] = []
+    slack.on_request = lambda: in_flight.extend(db.execute(
+        "SELECT state, query FROM pg_stat_activity WHERE application_name = %s AND state = 'idle in transaction'",
+        (APPLICATION_NAME,)).fetchall())
+    trans_num = add_alert("HIGH")
+    sender = AlertSender(postgres_service, settings(slack))
+    try:
+        drain_until(sender, lambda: ledger(db, [trans_num])[trans_num]["status"] == "sent")
+    finally:
+        sender.close()
+    assert in_flight and all(query.startswith("UPDATE fraud_alerts SET status = 'sent'") for _, query in in_flight)
+    assert len(holding(slack.messages, trans_num)) == 1
+
+
 def test_high_is_sent_before_medium_and_low(postgres_service, db, slack, add_alert):
     now = datetime.now(timezone.utc)
     low = add_alert("LOW", created_at=now - timedelta(minutes=3))

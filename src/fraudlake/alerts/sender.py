@@ -5,10 +5,15 @@ PostgreSQL transaction as its prediction, and goes on scoring; this sender runs 
 from it, so Slack's one-message-a-second limit never holds up predictions.
 
 Each message is one short PostgreSQL transaction: claim its rows (`FOR UPDATE SKIP
-LOCKED`), post, record Slack's answer, commit. Delivery is at-least-once with exactly
-one window: a crash (or a lost connection) after Slack accepted a message and before
-that commit leaves its rows pending, and that one message is sent again after a
-restart. Nothing else is ever sent twice.
+LOCKED`), mark them sent, post, commit; a refusal rolls the mark back to a savepoint
+and records why instead. Delivery is at-least-once with exactly one window: a crash
+(or a lost connection) after Slack accepted a message and before that COMMIT leaves
+its rows pending, and that one message is sent again after a restart. The rows are
+marked before the post so that the window is the COMMIT's round trip alone, not an
+UPDATE's as well. A webhook has no idempotency key and cannot be asked what it
+received, so the window cannot be closed from this side; it is kept at-least-once
+because a lost fraud alert costs more than a repeated one. Nothing else is ever sent
+twice.
 
 The webhook URL is a secret: it is never logged, nor written to `last_error`.
 """
@@ -117,8 +122,8 @@ class AlertSender:
 
         While at most `alert_digest_threshold` alerts are pending each gets its own
         message; above it they are folded into digests of `alert_digest_size`. Each
-        message's ledger update commits right after Slack's answer: a crash in between
-        is the one at-least-once window (see the module docstring).
+        message's ledger update is made before the post and committed right after Slack's
+        answer: a crash in between is the one at-least-once window (see the module docstring).
         """
         self.pause_seconds = 0.0
         if self._webhook is None:
@@ -134,8 +139,7 @@ class AlertSender:
                 if not alerts:
                     return sent
                 message = digest_message(alerts, pending - len(alerts)) if digest else alert_message(alerts[0])
-                answer = self._post(message)
-                self._record(conn, [alert.trans_num for alert in alerts], answer)
+                answer = self._send(conn, [alert.trans_num for alert in alerts], message)
             if not answer.ok:
                 self.pause_seconds = self._pause_after(answer)
                 return sent
@@ -191,10 +195,20 @@ class AlertSender:
             return _Answer(ok=False, error=error, retry_after=_retry_after(response.headers))
         return _Answer(ok=False, error=error)
 
-    def _record(self, conn: psycopg.Connection, trans_nums: list[str], answer: _Answer) -> None:
-        if answer.ok:
-            conn.execute(_SENT, (trans_nums,))
-        elif answer.retry_after is not None:
+    def _send(self, conn: psycopg.Connection, trans_nums: list[str], message: dict) -> _Answer:
+        """Post `message` inside the open transaction that claimed `trans_nums`. They are
+        marked sent first, so Slack's 200 is followed by the COMMIT alone; a refusal
+        rolls the mark back and records the refusal."""
+        conn.execute("SAVEPOINT unsent")
+        conn.execute(_SENT, (trans_nums,))
+        answer = self._post(message)
+        if not answer.ok:
+            conn.execute("ROLLBACK TO SAVEPOINT unsent")
+            self._record_refusal(conn, trans_nums, answer)
+        return answer
+
+    def _record_refusal(self, conn: psycopg.Connection, trans_nums: list[str], answer: _Answer) -> None:
+        if answer.retry_after is not None:
             conn.execute(_RATE_LIMITED, (answer.error[:LAST_ERROR_CHARS], trans_nums))
             log.warning("Slack is rate limiting; pausing %.0f s", answer.retry_after)
         else:

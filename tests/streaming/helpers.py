@@ -140,11 +140,32 @@ def slack_counts(messages: Iterable, keys) -> Counter:
     return counts
 
 
-def wait_for(check: Callable[[], bool], *, timeout: float, what: str, interval: float = 1.0) -> None:
+def wait_for(check: Callable[[], bool], *, timeout: float, what: str, interval: float = 1.0,
+             explain: Callable[[], str] | None = None) -> None:
+    """Poll `check` until it holds; AssertionError after `timeout` s, with what `explain`
+    says about the state it gave up in (a CI log is all there is to read afterwards)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
         time.sleep(interval)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}")
+    raise AssertionError(f"not within {timeout:.0f} s: {what}" + (f"\n{explain()}" if explain else ""))
+
+
+def jobs_state(*names: str, log_lines: int = 15) -> str:
+    """Each job's process, its queries' last progress and its log's last lines."""
+    parts = []
+    for name in names:
+        found = job(name)
+        parts.append(f"--- {name}: pid {found.pid()}")
+        try:
+            parts += [f"{q.query}: {q.state}, batch {q.batch_id}, at {q.updated_at:%H:%M:%S}, error {q.error}"
+                      for q in found.progress(include_job=True)]
+        except Exception as exc:  # noqa: BLE001 - a report of the state, whatever it is
+            parts.append(f"progress unreadable: {exc}")
+        try:
+            parts += found.daemon.log_file.read_text(errors="replace").splitlines()[-log_lines:]
+        except OSError as exc:
+            parts.append(f"log unreadable: {exc}")
+    return "\n".join(parts)
 

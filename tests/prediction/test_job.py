@@ -48,7 +48,7 @@ def wait_scored(db, keys, timeout: float = 240) -> None:
 
 def wait_alerted(db, slack, keys, timeout: float = 120) -> list[str]:
     """Wait until every alert is at Slack and the ledger no longer holds it pending: the
-    sender marks a message sent only after Slack's answer, so the two lag by a moment."""
+    sender's mark of a message as sent commits only after Slack's answer, so the two lag by a moment."""
     expected = alerted(db, keys)
     wait_for(lambda: (all(slack_counts(slack.messages, expected).values())
                       and "pending" not in alert_statuses(db, expected)),

@@ -20,8 +20,8 @@ from tests.conftest import REPO_ROOT
 from tests.fakeslack import FakeSlack
 from tests.stack.test_cdc_path import a_transaction, insert
 from tests.streaming.helpers import (alert_statuses, alerted, component, crash_mid_stream, db_now, finish,
-                                     jobs_alerting, jobs_state, keys_since, predictions, slack_counts, stream,
-                                     wait_for)
+                                     jobs_alerting, keys_since, predictions, slack_counts, stream, wait_for,
+                                     wait_scored)
 
 pytestmark = [pytest.mark.stack, pytest.mark.spark]
 
@@ -38,12 +38,6 @@ def slack():
 def prediction(full_stack, slack):
     with jobs_alerting(slack.url, "prediction") as (component,):
         yield component
-
-
-def wait_scored(db, keys, timeout: float = 240) -> None:
-    wait_for(lambda: len(predictions(db, keys)) == len(keys), timeout=timeout,
-             what=f"{len(keys)} predictions",
-             explain=lambda: f"{len(predictions(db, keys))} scored\n{jobs_state('prediction')}")
 
 
 def wait_alerted(db, slack, keys, timeout: float = 120) -> list[str]:

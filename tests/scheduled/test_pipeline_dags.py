@@ -16,8 +16,8 @@ from fraudlake.lakehouse.upkeep import table_stats
 from fraudlake.quality import CHECKS
 from tests.fakeslack import FakeSlack
 from tests.scheduled.helpers import dags_test, fraudlake
-from tests.streaming.helpers import (db_now, finish, job, jobs_alerting, jobs_state, keys_since, predictions, stream,
-                                     wait_for)
+from tests.streaming.helpers import (db_now, finish, job, jobs_alerting, jobs_state, keys_since, stream, wait_for,
+                                     wait_scored)
 
 pytestmark = [pytest.mark.stack, pytest.mark.spark]
 
@@ -48,8 +48,7 @@ def fed(full_stack, slack, conn):
         # The jobs resume from their checkpoints: first they work through what the tests
         # before these left in the topic (the producer's ~105,000 rows and truncates; about
         # a minute on this machine), then the feed.
-        wait_for(lambda: len(predictions(conn, keys)) == FEED, timeout=420, what="every transaction scored",
-                 explain=lambda: f"{len(predictions(conn, keys))} of {FEED} scored\n{jobs_state('prediction')}")
+        wait_scored(conn, keys, timeout=420)
         wait_for(lambda: silver_count(since) == FEED, timeout=420, what="every transaction in silver",
                  explain=lambda: f"{silver_count(since)} of {FEED} in silver\n{jobs_state('lakehouse')}")
         yield since, keys

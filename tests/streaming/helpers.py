@@ -17,6 +17,7 @@ import psycopg
 from fraudlake import settings as cfg
 from fraudlake.stack import components
 from fraudlake.stack.jobs import StreamingJob
+from fraudlake.stack.process import log_tail
 from tests.producer.helpers import producer
 
 
@@ -163,9 +164,12 @@ def jobs_state(*names: str, log_lines: int = 15) -> str:
                       for q in found.progress(include_job=True)]
         except Exception as exc:  # noqa: BLE001 - a report of the state, whatever it is
             parts.append(f"progress unreadable: {exc}")
-        try:
-            parts += found.daemon.log_file.read_text(errors="replace").splitlines()[-log_lines:]
-        except OSError as exc:
-            parts.append(f"log unreadable: {exc}")
+        parts.append(log_tail(found.daemon.log_file, log_lines))
     return "\n".join(parts)
+
+
+def wait_scored(db: psycopg.Connection, keys, timeout: float = 240) -> None:
+    """Wait until every key has its prediction; on giving up, say how many had and why."""
+    wait_for(lambda: len(predictions(db, keys)) == len(keys), timeout=timeout, what=f"{len(keys)} predictions",
+             explain=lambda: f"{len(predictions(db, keys))} scored\n{jobs_state('prediction')}")
 

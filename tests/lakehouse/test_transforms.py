@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from delta.tables import DeltaTable
+from pyspark.sql import Observation
 from pyspark.testing import assertDataFrameEqual
 
 from fraudlake.lakehouse import transforms as T
@@ -40,10 +41,7 @@ def bronze_batch(spark, values, **kwargs):
 
 
 def test_bronze_keeps_every_good_event_and_quarantine_the_others(spark):
-    # As the job does: the raw JSON is kept only where the quarantine needs it.
-    decoded = T.raw_only_where_quarantined(
-        decode_cdc(kafka_batch(spark, [event("c", "a", 10), b"{oops", None, event("d", "a", 20)])))
-    assert [r.raw_value for r in decoded.orderBy("kafka_offset").collect()] == [None, "{oops", None]
+    decoded = decode_cdc(kafka_batch(spark, [event("c", "a", 10), b"{oops", None, event("d", "a", 20)]))
     bronze = T.bronze_rows(decoded, INGESTED_AT)
     assert bronze.columns == list(T.BRONZE_COLUMNS)
     rows = bronze.orderBy("kafka_offset").collect()
@@ -55,6 +53,20 @@ def test_bronze_keeps_every_good_event_and_quarantine_the_others(spark):
     (bad,) = T.quarantine_rows(decoded, INGESTED_AT).collect()
     assert (bad.raw_value, bad.kafka_offset, bad.reason) == ("{oops", 1, "not JSON")
     assert bad.quarantined_at.astimezone(timezone.utc) == INGESTED_AT
+
+
+def test_a_batch_observed_while_bronze_is_written_gives_its_counts_and_last_offsets(spark):
+    batch = kafka_batch(spark, [event("c", "a", 10), b"{oops", None], partition=1, first_offset=40).union(
+        kafka_batch(spark, [event("c", "b", 11), event("u", "b", 12)], partition=2, first_offset=7))
+    seen = Observation("marks")
+    decoded = decode_cdc(batch).observe(seen, *T.batch_marks([0, 1]))
+    assert T.bronze_rows(decoded, INGESTED_AT).count() == 3
+    assert seen.get == {"events": 4, "quarantined": 1, "other_partitions": 2, "last_0": None, "last_1": 41}
+    # The observation is where Spark stops pushing bronze's filter down: below it, the
+    # filter on `error` would be inlined into copies of the JSON parse (see decode_cdc).
+    one_partition = kafka_batch(spark, [event("c", "a", 10), b"{oops"])
+    plan = T.bronze_rows(decode_cdc(one_partition).observe(Observation("plan"), *T.batch_marks([0])), INGESTED_AT)
+    assert plan._jdf.queryExecution().optimizedPlan().toString().count("from_json") == 1
 
 
 def test_after_offsets_drops_what_a_table_already_holds(spark):
@@ -69,12 +81,12 @@ def test_a_new_batch_time_and_new_offsets_compile_no_new_code(spark):
     """Bronze writes every few seconds with a new time and new offsets; both are data to
     the generated code, so only the first batch compiles (see transforms.with_time)."""
     compilations = spark.sparkContext._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
-    batch = decode_cdc(kafka_batch(spark, [event("c", f"k{i}", i) for i in range(5)])).cache()
+    records = kafka_batch(spark, [event("c", f"k{i}", i) for i in range(5)])
 
-    def write(n: int) -> int:
+    def write(n: int) -> int:  # as the bronze writer does: observed, filtered, offsets as data
         before = compilations.getCount()
-        rows = T.after_offsets(T.bronze_rows(batch, INGESTED_AT + timedelta(seconds=5 * n)), {0: n})
-        assert rows.count() == 4 - n
+        decoded = decode_cdc(records).observe(Observation(f"batch_{n}"), *T.batch_marks([0, 1]))
+        rows = T.after_offsets(T.bronze_rows(decoded, INGESTED_AT + timedelta(seconds=5 * n)), {0: n})
         rows.write.format("noop").mode("overwrite").save()
         return compilations.getCount() - before
 

@@ -59,12 +59,20 @@ def quarantine_rows(decoded: DataFrame, quarantined_at: datetime) -> DataFrame:
     )
 
 
-def raw_only_where_quarantined(decoded: DataFrame) -> DataFrame:
-    """A decoded batch with its raw key and value kept only on the events the quarantine
-    stores: the raw JSON is most of a record's bytes, and bronze caches the batch between
-    its two appends."""
-    return decoded.withColumns({name: F.when(F.col("error").isNotNull(), F.col(name))
-                                for name in ("raw_key", "raw_value")})
+def batch_marks(partitions: list[int]) -> list[Column]:
+    """What bronze's writer observes of a decoded batch while appending it (observe):
+    its events, how many of them the quarantine takes, and the last offset per Kafka
+    partition in `partitions` (`last_<p>`, NULL if none), with a count of the records
+    from any other partition. One pass over the batch: no second job to ask.
+
+    The partitions are constants of the code, so a new batch compiles nothing new."""
+    return [
+        F.count(F.lit(1)).alias("events"),
+        F.count(F.when(F.col("error").isNotNull(), 1)).alias("quarantined"),
+        F.count(F.when(~F.col("kafka_partition").isin(partitions), 1)).alias("other_partitions"),
+        *[F.max(F.when(F.col("kafka_partition") == partition, F.col("kafka_offset"))).alias(f"last_{partition}")
+          for partition in partitions],
+    ]
 
 
 def after_offsets(frame: DataFrame, last_written: dict[int, int]) -> DataFrame:

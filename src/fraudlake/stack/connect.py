@@ -52,6 +52,12 @@ def connector_env(postgres: PostgresSettings, connect: ConnectSettings, kafka: K
     }
 
 
+# Connect answers a request its herder has not handled within 90 s with a 500.
+REQUEST_TIMEOUT_S = 90
+# What a worker answers while it joins its group or catches up with the config topic.
+NOT_YET_STATUSES = {409, 500, 503}
+
+
 class ConnectClient:
     """The few Kafka Connect REST calls fraudlake makes."""
 
@@ -61,10 +67,31 @@ class ConnectClient:
     def alive(self) -> bool:
         return self.http.get("/").status_code == 200
 
-    def put_config(self, name: str, config: dict) -> None:
-        response = self.http.put(f"/connectors/{name}/config", json=config)
-        if response.status_code >= 400:
-            raise StackError(f"Kafka Connect refused connector {name}: {response.status_code} {response.text}")
+    def put_config(self, name: str, config: dict, deadline: float) -> None:
+        """PUT the connector's config, retried until `deadline` (time.monotonic) while the
+        worker cannot take it yet.
+
+        A worker's REST server answers before its herder has joined the group, and a
+        config request waits for the herder. After a kill -9 the new worker first fences
+        the old one's transactions (exactly-once source support): 52 s on a loaded
+        machine here. So a read timeout, 409 (rebalance in progress) and 500 (Connect's
+        own request timeout) mean "not yet"; any other error is a refusal."""
+        while True:
+            read_timeout = max(1.0, min(REQUEST_TIMEOUT_S, deadline - time.monotonic()))
+            try:
+                response = self.http.put(f"/connectors/{name}/config", json=config,
+                                         timeout=httpx.Timeout(10, read=read_timeout))
+            except httpx.TimeoutException as timeout:
+                answer = f"no answer in {read_timeout:.0f} s ({type(timeout).__name__})"
+            else:
+                if response.status_code < 400:
+                    return
+                answer = f"{response.status_code} {response.text}"
+                if response.status_code not in NOT_YET_STATUSES:
+                    raise StackError(f"Kafka Connect refused connector {name}: {answer}")
+            if time.monotonic() >= deadline:
+                raise StackError(f"Kafka Connect did not take connector {name} in time: {answer}")
+            time.sleep(1)
 
     def state(self, name: str) -> dict | None:
         response = self.http.get(f"/connectors/{name}/status")
@@ -73,12 +100,15 @@ class ConnectClient:
         response.raise_for_status()
         return response.json()
 
-    def register(self, name: str, config: dict, timeout: float = 90) -> dict:
-        self.put_config(name, config)
+    def register(self, name: str, config: dict, timeout: float = 180) -> dict:
         deadline = time.monotonic() + timeout
+        self.put_config(name, config, deadline)
         state: dict | None = None
         while time.monotonic() < deadline:
-            state = self.state(name)
+            try:
+                state = self.state(name)
+            except httpx.TimeoutException:  # the herder is still busy, as in put_config
+                continue
             tasks = (state or {}).get("tasks", [])
             if any(task["state"] == "FAILED" for task in tasks):
                 trace = next(t.get("trace", "") for t in tasks if t["state"] == "FAILED")

@@ -1,8 +1,8 @@
 """Registering the connector with a worker that is not ready to take it yet.
 
 A restarted worker's REST server answers `/` before its herder has joined the group,
-and a connector config waits for the herder (after a kill -9, 52 s of fencing the old
-worker's transactions here). A local HTTP server stands in for such a worker: it
+and a connector config waits for the herder (after a kill -9, 52–60 s here for what
+the dead worker left open to expire). A local HTTP server stands in for such a worker: it
 answers the PUT late, then with 409, before taking it.
 """
 

@@ -72,10 +72,10 @@ class ConnectClient:
         worker cannot take it yet.
 
         A worker's REST server answers before its herder has joined the group, and a
-        config request waits for the herder. After a kill -9 the new worker first fences
-        the old one's transactions (exactly-once source support): 52 s on a loaded
-        machine here. So a read timeout, 409 (rebalance in progress) and 500 (Connect's
-        own request timeout) mean "not yet"; any other error is a refusal."""
+        config request waits for the herder, which after a kill -9 first waits for what
+        the dead worker left open (its group membership, its open transaction) to
+        expire: 52–60 s here. So a read timeout, 409 (rebalance in progress) and 500
+        (Connect's own request timeout) mean "not yet"; any other error is a refusal."""
         while True:
             read_timeout = max(1.0, min(REQUEST_TIMEOUT_S, deadline - time.monotonic()))
             try:

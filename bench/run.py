@@ -161,8 +161,9 @@ def ramp_phase(rates: list[int], seconds: float, out: Path) -> list[Figure]:
            "p99": ([s["rate"] for s in steps], [s["p99"] for s in steps])})
     # The ramp stops at the first rate it falls behind at; naming it keeps a 0 (no step
     # kept up) from reading as a broken measurement.
-    fell_behind = [f"{s['rate']:,} tx/s fell behind" for s in steps if not s["kept_up"]]
-    name = "highest rate the prediction job kept up with" + (f" ({fell_behind[0]})" if fell_behind else "")
+    fell_behind = next((s["rate"] for s in steps if not s["kept_up"]), None)
+    name = "highest rate the prediction job kept up with" + (
+        f" ({fell_behind:,} tx/s fell behind)" if fell_behind is not None else "")
     return [single(name, max(kept, default=0), "tx/s", at_least=GOALS["sustained tx/s"])]
 
 

@@ -74,40 +74,41 @@ class SlowWorker:
 
 
 @pytest.fixture
-def short_requests(monkeypatch):
+def slow_worker(monkeypatch):
+    """Starts a SlowWorker with the given script; each is closed after the test."""
     # Connect's own request timeout is 90 s; a second keeps the test short.
     monkeypatch.setattr(connect, "REQUEST_TIMEOUT_S", 1.0)
+    workers: list[SlowWorker] = []
 
+    def start(puts: list[tuple[float, int]]) -> SlowWorker:
+        workers.append(SlowWorker(puts))
+        return workers[-1]
 
-def test_a_late_answer_and_a_rebalance_are_waited_out(short_requests):
-    worker = SlowWorker([(2.0, 200), (0, 409)])
-    try:
-        state = ConnectClient(worker.url).register("c", {"connector.class": "x"}, timeout=20)
-    finally:
+    yield start
+    for worker in workers:
         worker.close()
+
+
+def test_a_late_answer_and_a_rebalance_are_waited_out(slow_worker):
+    worker = slow_worker([(2.0, 200), (0, 409)])
+    state = ConnectClient(worker.url).register("c", {"connector.class": "x"}, timeout=20)
     assert state == RUNNING
     # The first PUT timed out on the client's side, the second met a rebalance.
     assert worker.put_count == 3
 
 
-def test_a_refused_config_fails_at_once_with_connects_answer(short_requests):
-    worker = SlowWorker([(0, 400)])
+def test_a_refused_config_fails_at_once_with_connects_answer(slow_worker):
+    worker = slow_worker([(0, 400)])
     started = time.monotonic()
-    try:
-        with pytest.raises(StackError, match=r"refused connector c: 400 .*scripted 400"):
-            ConnectClient(worker.url).register("c", {}, timeout=20)
-    finally:
-        worker.close()
+    with pytest.raises(StackError, match=r"refused connector c: 400 .*scripted 400"):
+        ConnectClient(worker.url).register("c", {}, timeout=20)
     assert time.monotonic() - started < 5
     assert worker.put_count == 1
 
 
-def test_a_worker_that_never_takes_it_fails_at_the_deadline_saying_why(short_requests):
-    worker = SlowWorker([(0, 409)] * 100)
+def test_a_worker_that_never_takes_it_fails_at_the_deadline_saying_why(slow_worker):
+    worker = slow_worker([(0, 409)] * 100)
     started = time.monotonic()
-    try:
-        with pytest.raises(StackError, match=r"did not take connector c in time: 409"):
-            ConnectClient(worker.url).register("c", {}, timeout=3)
-    finally:
-        worker.close()
+    with pytest.raises(StackError, match=r"did not take connector c in time: 409"):
+        ConnectClient(worker.url).register("c", {}, timeout=3)
     assert 3 <= time.monotonic() - started < 8

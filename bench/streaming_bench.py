@@ -140,17 +140,18 @@ def histogram(path: Path, series: dict[str, np.ndarray], title: str) -> None:
     plt.close(fig)
 
 
-def restart_prediction_job(env: dict[str, str | None]) -> None:
+def restart_alerting(env: dict[str, str | None]) -> None:
+    """The prediction job and the alert sender restarted with `env` (the webhook)."""
     cfg.apply_environment(env)
-    (job,) = [c for c in components() if c.name == "prediction"]
-    job.stop()
-    job.start()
+    for component in [c for c in components() if c.name in ("prediction", "alerts")]:
+        component.stop()
+        component.start()
 
 
 def slack_phase(tps: int, seconds: float) -> np.ndarray:
     original = os.environ.get("SLACK_WEBHOOK_URL")
     with FakeSlack() as slack:
-        restart_prediction_job({"SLACK_WEBHOOK_URL": slack.url})
+        restart_alerting({"SLACK_WEBHOOK_URL": slack.url})
         try:
             since, keys = feed(tps, seconds)
             wait_predicted(keys)
@@ -168,7 +169,7 @@ def slack_phase(tps: int, seconds: float) -> np.ndarray:
                             arrival.setdefault(key, message.wall)
                 time.sleep(1)
         finally:
-            restart_prediction_job({"SLACK_WEBHOOK_URL": original})
+            restart_alerting({"SLACK_WEBHOOK_URL": original})
     return np.array([arrival[k] - float(alerted[k]) for k in arrival])
 
 

@@ -238,7 +238,7 @@ def test_every_long_running_service_is_restarted_when_it_crashes(compose):
         assert service.get("restart") in ("no", "unless-stopped"), name
     long_running = {name for name, service in services.items() if service["restart"] == "unless-stopped"}
     assert {"postgres", "kafka", "connect", "minio", "prediction-api", "spark-master", "spark-worker",
-            "lakehouse-job", "prediction-job", "dashboard"} <= long_running
+            "lakehouse-job", "prediction-job", "alert-sender", "dashboard"} <= long_running
 
 
 def _dockerfiles(compose: dict) -> dict[str, str]:

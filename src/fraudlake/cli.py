@@ -34,6 +34,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "serve-api": "fraudlake.api.cli:serve_api_command",
     "lakehouse": "fraudlake.lakehouse.cli:lakehouse",
     "prediction": "fraudlake.prediction.cli:prediction",
+    "alerts": "fraudlake.alerts.cli:alerts",
     "streaming": "fraudlake.streaming.cli:streaming",
     "dashboard": "fraudlake.dashboard.cli:dashboard_command",
 }

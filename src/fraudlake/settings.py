@@ -173,7 +173,7 @@ class SupervisorSettings(_Base):
     """The local stack's supervisor: it restarts a component of `make up` that crashed."""
 
     stack_supervise: bool = Field(True, description="`make up` starts the supervisor, which restarts any component whose process died without `make down` (a crash, an OOM kill).")
-    supervisor_components: str = Field("all", description="Comma-separated components the supervisor restarts (postgres,kafka,connect,minio,api,lakehouse,prediction,dashboard), or `all`.")
+    supervisor_components: str = Field("all", description="Comma-separated components the supervisor restarts (postgres,kafka,connect,minio,api,lakehouse,prediction,alerts,dashboard), or `all`.")
     supervisor_interval_seconds: float = Field(2.0, description="How often the supervisor looks at every component.")
     supervisor_grace_seconds: float = Field(3.0, description="A component is restarted only once it has been seen dead this long, so a stop in progress (which removes its pid file) is never mistaken for a crash.")
     supervisor_backoff_initial_seconds: float = Field(1.0, description="Wait before the second restart of a component that keeps crashing; each further restart waits twice as long.")

@@ -34,16 +34,18 @@ def job(name: str) -> StreamingJob:
 
 @contextmanager
 def jobs_alerting(slack_url: str, *names: str) -> Iterator[list[StreamingJob]]:
-    """The named jobs (re)started with their alerts going to `slack_url`; stopped after."""
+    """The named jobs and the alert sender (re)started with alerts going to `slack_url`
+    (the prediction job records them `pending`, the sender posts them); stopped after."""
     cfg.apply_environment({"SLACK_WEBHOOK_URL": slack_url})
     started = [job(name) for name in names]
+    sender = component("alerts")
     try:
-        for component_ in started:
-            component_.stop()  # a job left by an earlier run would hold another webhook
+        for component_ in [*started, sender]:
+            component_.stop()  # one left by an earlier run would hold another webhook
             component_.start()
         yield started
     finally:
-        for component_ in started:
+        for component_ in [sender, *started]:
             component_.stop()
         cfg.apply_environment({"SLACK_WEBHOOK_URL": None})
 

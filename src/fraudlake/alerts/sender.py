@@ -1,19 +1,21 @@
 """The alert sender: drains the `fraud_alerts` ledger to a Slack incoming webhook.
 
 The prediction job inserts a `pending` ledger row per alerted transaction in the same
-PostgreSQL transaction as its prediction, and goes on scoring; this sender runs apart
-from it, so Slack's one-message-a-second limit never holds up predictions.
+PostgreSQL transaction as its prediction (a transactional outbox), and goes on
+scoring; this sender runs in a process of its own (fraudlake.alerts.service), so
+Slack's one-message-a-second limit never holds up predictions and a crash of the job
+can never fall between a message and its ledger row.
 
 Each message is one short PostgreSQL transaction: claim its rows (`FOR UPDATE SKIP
 LOCKED`), mark them sent, post, commit; a refusal rolls the mark back to a savepoint
 and records why instead. Delivery is at-least-once with exactly one window: a crash
-(or a lost connection) after Slack accepted a message and before that COMMIT leaves
-its rows pending, and that one message is sent again after a restart. The rows are
-marked before the post so that the window is the COMMIT's round trip alone, not an
-UPDATE's as well. A webhook has no idempotency key and cannot be asked what it
-received, so the window cannot be closed from this side; it is kept at-least-once
-because a lost fraud alert costs more than a repeated one. Nothing else is ever sent
-twice.
+of the sender's own process (or a lost connection) after Slack accepted a message and
+before that COMMIT leaves its rows pending, and that one message is sent again after
+a restart. The rows are marked before the post so that the window is the COMMIT's
+round trip alone, not an UPDATE's as well. A webhook has no idempotency key and
+cannot be asked what it received, so the window cannot be closed from this side; it
+is kept at-least-once because a lost fraud alert costs more than a repeated one.
+Nothing else is ever sent twice.
 
 The webhook URL is a secret: it is never logged, nor written to `last_error`.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -147,10 +150,15 @@ class AlertSender:
             sent += len(alerts)
         return sent
 
-    def run(self, stop: threading.Event) -> None:
-        """Drain the ledger until `stop` is set; PostgreSQL or Slack being down only delays."""
+    def run(self, stop: threading.Event, on_round: Callable[[], None] = lambda: None) -> None:
+        """Drain the ledger until `stop` is set; PostgreSQL or Slack being down only delays.
+        `on_round` is called after every round in which PostgreSQL answered (the
+        service's heartbeat); with the webhook empty, once per poll while idling."""
         if self._webhook is None:
             log.info("SLACK_WEBHOOK_URL is empty: Slack alerts are disabled (the ledger records them as 'disabled')")
+            while not stop.is_set():
+                on_round()
+                stop.wait(self._settings.alert_poll_seconds)
             return
         log.info("alert sender started")
         try:
@@ -167,6 +175,7 @@ class AlertSender:
                     self._disconnect()
                     stop.wait(DB_RETRY_SECONDS)
                     continue
+                on_round()
                 stop.wait(self.pause_seconds or (0.0 if sent else self._settings.alert_poll_seconds))
         finally:
             self.close()

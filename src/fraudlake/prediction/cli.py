@@ -9,7 +9,7 @@ import click
 
 @click.group()
 def prediction() -> None:
-    """The realtime prediction job (CDC topic → prediction API → fraud_predictions → Slack)."""
+    """The realtime prediction job (CDC topic → prediction API → fraud_predictions and the alert ledger)."""
 
 
 @prediction.command("run")

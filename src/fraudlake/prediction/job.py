@@ -1,5 +1,5 @@
-"""The realtime prediction job: CDC topic → prediction API → `fraud_predictions`,
-the alert ledger → Slack, and a Delta copy of the predictions for notebooks.
+"""The realtime prediction job: CDC topic → prediction API → `fraud_predictions` and
+the alert ledger, and a Delta copy of the predictions for notebooks.
 
 It reads Kafka directly (not bronze) for latency. Each micro-batch is handled on the
 driver: the records are decoded by `fraudlake.cdc` (the one decoder), creates and
@@ -9,9 +9,11 @@ outage of the API or of PostgreSQL holds the batch and retries it; Spark commits
 batch's offsets only once it returns, so no transaction is skipped, and the inserts'
 ON CONFLICT DO NOTHING means none is scored twice.
 
-Two threads work beside the query: the alert sender drains the ledger (so Slack's
-rate limit never holds up scoring), and the exporter appends new predictions to
-`gold/fraud_predictions` by id, resuming from the highest id the Delta table holds.
+Alerts leave the job as ledger rows, committed with their predictions; the alert
+sender, a process of its own (fraudlake.alerts.service), posts them to Slack, so a
+crash of this job repeats no Slack message. One thread works beside the query: the
+exporter appends new predictions to `gold/fraud_predictions` by id, resuming from
+the highest id the Delta table holds.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from fraudlake import settings as cfg
-from fraudlake.alerts.sender import AlertSender
 from fraudlake.cdc import CdcDecodeError, ChangeEvent, Op, decode_event
 from fraudlake.prediction.client import ApiUnavailable, PredictionClient
 from fraudlake.prediction.retry import until_done
@@ -157,14 +158,6 @@ def _highest_exported_id(spark: SparkSession, path: str) -> int:
     return spark.read.format("delta").load(path).agg(F.max("id")).first()[0] or 0
 
 
-def send_alerts(spark: SparkSession, stopping: threading.Event) -> None:
-    sender = AlertSender(cfg.get_postgres_settings(), cfg.get_alert_settings())
-    try:
-        sender.run(stopping)
-    finally:
-        sender.close()
-
-
 def start_queries(spark: SparkSession, stopping: threading.Event) -> list[StreamingQuery]:
     streaming, kafka, alerts = cfg.get_streaming_settings(), cfg.get_kafka_settings(), cfg.get_alert_settings()
     writer = PredictionWriter(
@@ -182,7 +175,7 @@ def start_queries(spark: SparkSession, stopping: threading.Event) -> list[Stream
 def main() -> int:
     streaming = cfg.get_streaming_settings()
     return run_job("prediction", start_queries, ui_port=streaming.prediction_ui_port,
-                   driver_memory=streaming.prediction_driver_memory, background=(send_alerts, export_predictions))
+                   driver_memory=streaming.prediction_driver_memory, background=(export_predictions,))
 
 
 if __name__ == "__main__":

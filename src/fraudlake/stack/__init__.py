@@ -1,5 +1,6 @@
 """The local stack: PostgreSQL, Kafka, Kafka Connect + Debezium, MinIO, the
-prediction API, the two Spark streaming jobs and the dashboard as processes.
+prediction API, the two Spark streaming jobs, the alert sender and the dashboard as
+processes.
 
 `up` starts what is not running, in dependency order, and waits for each to be
 healthy; it is harmless to run again. `down` stops in reverse order and keeps the
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from fraudlake import settings as cfg
+from fraudlake.stack.alerts import AlertSenderProcess
 from fraudlake.stack.api import PredictionApi
 from fraudlake.stack.connect import KafkaConnect
 from fraudlake.stack.dashboard import Dashboard
@@ -54,6 +56,7 @@ def components() -> list[Component]:
         PredictionApi(paths, cfg.get_api_settings()),
         LakehouseJob(paths, cfg.get_streaming_settings(), postgres),
         PredictionJob(paths, cfg.get_streaming_settings(), postgres),
+        AlertSenderProcess(paths, cfg.get_alert_settings()),
         Dashboard(paths, cfg.get_dashboard_settings()),
         Supervised(paths, cfg.get_supervisor_settings()),
     ]

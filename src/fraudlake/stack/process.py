@@ -212,7 +212,7 @@ class DaemonComponent:
         self.daemon = Daemon(self.name, paths.fraudlake_run_dir.resolve(), paths.logs_dir.resolve())
 
     def ports(self) -> list[tuple[str, int]]:
-        """(setting, port) pairs; the first is the one `status` shows."""
+        """(setting, port) pairs; the first is the one `status` shows (none for a process that only calls out)."""
         raise NotImplementedError
 
     def healthy(self) -> bool:
@@ -244,4 +244,5 @@ class DaemonComponent:
                 healthy = self.healthy()
             except Exception:  # noqa: BLE001 - status reports, it does not fail
                 healthy = False
-        return {"pid": pid, "port": self.ports()[0][1], "healthy": healthy}
+        ports = self.ports()
+        return {"pid": pid, "port": ports[0][1] if ports else None, "healthy": healthy}

@@ -28,7 +28,7 @@ log = logging.getLogger("fraudlake.streaming")
 # Starts a job's queries; the event is set when the job is told to stop, so a batch
 # that waits (for an API that is down, say) can give up and let the job exit.
 StartQueries = Callable[[SparkSession, threading.Event], list[StreamingQuery]]
-# Work a job does beside its queries (the alert sender, the Delta export): run in a
+# Work a job does beside its queries (the Delta export of predictions): run in a
 # thread from start to SIGTERM, told to stop by the event.
 Background = Callable[[SparkSession, threading.Event], None]
 

@@ -5,19 +5,15 @@ never another. A kill -9 of the prediction job repeats none (tests/faults)."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from collections import Counter
 
 import pytest
 from click.testing import CliRunner
 
-from fraudlake import settings as cfg
 from fraudlake.cli import main as fraudlake_cli
-from fraudlake.stack.process import pid_alive
 from tests.alerts.helpers import holding, ledger, wait_for_alerts
-from tests.streaming.helpers import component
+from tests.streaming.helpers import component, environment
 
 pytestmark = pytest.mark.stack
 
@@ -26,17 +22,14 @@ pytestmark = pytest.mark.stack
 def sender_process(postgres_service, slack):
     """The `alerts` component started against the fake Slack; stopped after."""
     # A high threshold keeps another test's leftovers from folding these into a digest.
-    overrides = {"SLACK_WEBHOOK_URL": slack.url, "ALERT_DIGEST_THRESHOLD": "1000", "ALERT_POLL_SECONDS": "0.05"}
-    saved = {name: os.environ.get(name) for name in overrides}
-    cfg.apply_environment(overrides)
-    process = component("alerts")
-    process.stop()
-    try:
-        process.start()
-        yield process
-    finally:
+    with environment({"SLACK_WEBHOOK_URL": slack.url, "ALERT_DIGEST_THRESHOLD": "1000", "ALERT_POLL_SECONDS": "0.05"}):
+        process = component("alerts")
         process.stop()
-        cfg.apply_environment(saved)
+        try:
+            process.start()
+            yield process
+        finally:
+            process.stop()
 
 
 def wait_sent(db, trans_nums: list[str], timeout: float = 30.0) -> dict[str, dict]:
@@ -78,14 +71,11 @@ def test_a_kill_9_with_a_message_in_flight_repeats_that_message_alone(sender_pro
     def kill_during_the_second_request() -> None:
         requests.append(time.monotonic())
         if len(requests) == 2:
-            os.killpg(sender_process.pid(), signal.SIGKILL)
+            sender_process.kill()  # returns once it is gone; Slack records the message after
 
     slack.on_request = kill_during_the_second_request
     mine = [add_alert("HIGH") for _ in range(4)]
     slack.wait_for(2)
-    pid = sender_process.pid()
-    while pid is not None and pid_alive(pid):
-        time.sleep(0.05)
     assert sender_process.crashed()  # the supervisor would restart it; here the test does
 
     sender_process.start()
@@ -103,10 +93,7 @@ def test_a_kill_9_between_messages_repeats_nothing_and_loses_nothing(sender_proc
     before = [add_alert("HIGH"), add_alert("MEDIUM")]
     wait_for_alerts(slack, before)
     wait_sent(db, before)
-    pid = sender_process.pid()
-    os.killpg(pid, signal.SIGKILL)
-    while pid_alive(pid):
-        time.sleep(0.05)
+    sender_process.kill()
     during = [add_alert("HIGH"), add_alert("MEDIUM")]  # pending while no sender runs
 
     sender_process.start()

@@ -51,22 +51,31 @@ def jobs_alerting(slack_url: str, *names: str) -> Iterator[list[StreamingJob]]:
 
 
 @contextmanager
+def environment(overrides: dict[str, str]) -> Iterator[None]:
+    """`overrides` set for the settings and the processes started meanwhile; the
+    variables' earlier values (or absence) restored after."""
+    saved = {name: os.environ.get(name) for name in overrides}
+    cfg.apply_environment(overrides)
+    try:
+        yield
+    finally:
+        cfg.apply_environment(saved)
+
+
+@contextmanager
 def supervising(*names: str) -> Iterator[None]:
     """The stack's supervisor running, as `make up` starts it, watching only `names`
     and looking every half second (the test stack runs without one)."""
     from fraudlake.stack.supervisor import Supervised
 
-    overrides = {"STACK_SUPERVISE": "true", "SUPERVISOR_COMPONENTS": ",".join(names),
-                 "SUPERVISOR_INTERVAL_SECONDS": "0.5", "SUPERVISOR_GRACE_SECONDS": "1"}
-    saved = {name: os.environ.get(name) for name in overrides}
-    cfg.apply_environment(overrides)
-    supervisor = component(Supervised.name)
-    try:
-        supervisor.start()
-        yield
-    finally:
-        supervisor.stop()
-        cfg.apply_environment(saved)
+    with environment({"STACK_SUPERVISE": "true", "SUPERVISOR_COMPONENTS": ",".join(names),
+                      "SUPERVISOR_INTERVAL_SECONDS": "0.5", "SUPERVISOR_GRACE_SECONDS": "1"}):
+        supervisor = component(Supervised.name)
+        try:
+            supervisor.start()
+            yield
+        finally:
+            supervisor.stop()
 
 
 def restarts(name: str) -> int:

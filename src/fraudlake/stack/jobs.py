@@ -107,14 +107,6 @@ class StreamingJob(DaemonComponent):
                 time.sleep(0.2)
         self.daemon.terminate(timeout=5)
 
-    def kill(self) -> None:
-        """kill -9 of the driver and its JVM: a crash, for the fault tests."""
-        pid = self.pid()
-        if pid is not None:
-            os.killpg(pid, signal.SIGKILL)
-            while pid_alive(pid):
-                time.sleep(0.1)
-
     def status(self) -> dict:
         result = super().status()
         try:

@@ -236,6 +236,15 @@ class DaemonComponent:
     def stop(self) -> None:
         self.daemon.terminate(timeout=self.stop_timeout)
 
+    def kill(self) -> None:
+        """kill -9 of its whole process group (a job's driver and JVM): a crash, for the
+        tests; its pid file stays, as after a real crash."""
+        pid = self.pid()
+        if pid is not None:
+            os.killpg(pid, signal.SIGKILL)
+            while pid_alive(pid):
+                time.sleep(0.1)
+
     def status(self) -> dict:
         pid = self.pid()
         healthy = False

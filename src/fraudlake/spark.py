@@ -1,14 +1,16 @@
 """The one SparkSession factory: Delta Lake, S3A on MinIO and the Kafka source.
 
-Jars come from the Maven cache (`fraudlake fetch`) through `spark.jars`, never from
-`spark.jars.packages`, so sessions start offline and always get the pinned set.
+Jars come from the Maven cache (`fraudlake fetch`), never from `spark.jars.packages`, so
+sessions start offline and always get the pinned set.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
+import pyspark
 from pyspark.sql import SparkSession
 
 from fraudlake import settings as cfg
@@ -20,13 +22,30 @@ def lakehouse_uri(*parts: str) -> str:
     return cfg.get_minio_settings().lakehouse_uri(*parts)
 
 
+# Spark's own jars, as the JVM's class path spells a folder's jars.
+PYSPARK_JARS = str(Path(pyspark.__file__).parent / "jars" / "*")
+
+
+def jar_conf(master: str, jars: list[Path]) -> dict[str, str]:
+    """How a session gets the connector jars.
+
+    A local master runs everything in the driver's JVM, so the jars go on its class path
+    as it starts. Through `spark.jars` every session copied them (550 MB, most of it the
+    AWS SDK bundle) into a temporary folder, twice, and a driver killed -9 left the copies
+    behind: 57 GB of /tmp in a day of test runs, and a CI run failed on a full disk. Spark's
+    own jars come first because the AWS bundle carries slf4j 1.7's API, which, found
+    first, turns every Spark log line into nothing. A cluster's executors need the jars
+    shipped to them, which is what `spark.jars` does."""
+    if master.startswith("local"):
+        return {"spark.driver.extraClassPath": os.pathsep.join([PYSPARK_JARS, *map(str, jars)])}
+    return {"spark.jars": ",".join(map(str, jars))}
+
+
 def spark_conf() -> dict[str, str]:
     """Every configuration the factory sets; separate so it can be inspected and tested."""
     spark = cfg.get_spark_settings()
     minio = cfg.get_minio_settings()
-    jars = ",".join(str(jar) for jar in spark_jars(cfg.get_path_settings()))
-    conf = {
-        "spark.jars": jars,
+    conf = jar_conf(spark.spark_master, spark_jars(cfg.get_path_settings())) | {
         "spark.driver.memory": spark.spark_driver_memory,
         "spark.sql.shuffle.partitions": str(spark.spark_shuffle_partitions),
         # Delta rebuilds a table's state (for each checkpoint, every 10th commit) in 50

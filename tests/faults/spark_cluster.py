@@ -5,6 +5,7 @@ jobs on a Spark cluster"). Each job takes SPARK_CORES_PER_JOB cores
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import httpx
@@ -27,12 +28,16 @@ class StandaloneCluster:
         self.cluster = cfg.get_spark_cluster_settings()
 
     @property
+    def work_dir(self) -> Path:
+        return self.run_dir / "spark-work"
+
+    @property
     def url(self) -> str:
         return f"spark://127.0.0.1:{self.port}"
 
     def _env(self) -> dict[str, str]:
         return {"SPARK_HOME": str(SPARK_HOME), "SPARK_LOG_DIR": str(self.run_dir / "spark-logs"),
-                "SPARK_WORKER_DIR": str(self.run_dir / "spark-work"),
+                "SPARK_WORKER_DIR": str(self.work_dir),
                 "SPARK_MASTER_OPTS": f"-Dspark.deploy.defaultCores={self.cluster.spark_cores_per_job}"}
 
     def start_master(self) -> None:
@@ -57,3 +62,5 @@ class StandaloneCluster:
     def stop(self) -> None:
         self.worker.terminate()
         self.master.terminate()
+        # Each executor the worker started holds its own copy of the jars (550 MB).
+        shutil.rmtree(self.work_dir, ignore_errors=True)
